@@ -1,0 +1,1 @@
+// Fakes for the OS-facing interfaces live beside this file (one per interface).
