@@ -2,7 +2,7 @@
 # Installs the Debian packages minikd needs to build, run and test; installs only what is missing.
 set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config git
-      libsqlite3-dev libcpp-httplib-dev nlohmann-json3-dev libnftnl-dev libmnl-dev libboost-dev
+      libsqlite3-dev libcpp-httplib-dev nlohmann-json3-dev libnftnl-dev libmnl-dev libboost-dev libboost-filesystem-dev
       catch2 libssl-dev libyaml-cpp-dev
       iproute2 nftables dnsutils dnsperf dnsmasq-base procps curl
       clang libclang-rt-14-dev)
