@@ -66,6 +66,7 @@ void checkValue(std::string_view text, const std::string& value) {
 
 std::vector<std::string> parseValueSet(Lexer& lx, std::string_view text) {
   if (!lx.consume("(")) fail(text, "expected '(' after set operator");
+  if (lx.consume(")")) fail(text, "for 'in', 'notin' operators, values set can't be empty");
   std::vector<std::string> values;
   while (true) {
     std::string v = lx.word();
@@ -233,7 +234,10 @@ LabelSelector LabelSelector::fromJson(const nlohmann::json& selector) {
       else if (op == "DoesNotExist") r.op = Requirement::Op::DoesNotExist;
       else throw badRequest("\"" + op + "\" is not a valid label selector operator");
       if (auto vs = e.find("values"); vs != e.end() && vs->is_array())
-        for (const auto& v : *vs) r.values.push_back(v.get<std::string>());
+        for (const auto& v : *vs) {
+          if (!v.is_string()) throw badRequest("matchExpressions values must be strings");
+          r.values.push_back(v.get<std::string>());
+        }
       bool set_op = r.op == Requirement::Op::In || r.op == Requirement::Op::NotIn;
       if (set_op && r.values.empty())
         throw badRequest("values: Required value: must be specified when `operator` is 'In' or 'NotIn'");

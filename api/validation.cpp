@@ -662,6 +662,7 @@ void validateService(Errors& e, const Json& obj) {
   checkEnum(e, spec, "type", "spec", {"ClusterIP", "ExternalName", "LoadBalancer", "NodePort"});
   checkEnum(e, spec, "sessionAffinity", "spec", {"ClientIP", "None"});
   std::string type = str(spec, "type");
+  if (type.empty()) type = "ClusterIP";  // the default, when validating before defaults
   if (type == "ExternalName") {
     std::string en = str(spec, "externalName");
     if (en.empty()) e.required("spec.externalName");
