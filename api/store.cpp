@@ -40,9 +40,14 @@ void exec(sqlite3* db, const char* sql) {
   }
 }
 
+/// metadata.finalizers, or a namespace's spec.finalizers.
 bool hasFinalizers(const Json& obj) {
   auto it = obj["metadata"].find("finalizers");
-  return it != obj["metadata"].end() && it->is_array() && !it->empty();
+  if (it != obj["metadata"].end() && it->is_array() && !it->empty()) return true;
+  auto spec = obj.find("spec");
+  if (spec == obj.end() || !spec->is_object()) return false;
+  auto sf = spec->find("finalizers");
+  return sf != spec->end() && sf->is_array() && !sf->empty();
 }
 
 std::string encodeContinue(int64_t rv, const std::string& ns, const std::string& name) {
@@ -285,7 +290,7 @@ Json Store::updateLocked(const std::string& resource, Json obj, ObjectPtr old) {
   int64_t gen = omd.value("generation", int64_t{1});
   if (specPart(obj) != specPart(*old)) ++gen;
   md["generation"] = gen;
-  if (md.contains("deletionTimestamp") && !hasFinalizers(obj) && !md.contains("deletionGracePeriodSeconds"))
+  if (md.contains("deletionTimestamp") && !hasFinalizers(obj) && md.value("deletionGracePeriodSeconds", int64_t{0}) == 0)
     return commit(resource, EventType::Deleted, std::move(obj), old);
   return commit(resource, EventType::Modified, std::move(obj), old);
 }

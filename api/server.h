@@ -1,0 +1,79 @@
+#pragma once
+// The Kubernetes REST API over HTTP(S) with cpp-httplib: routing, auth, discovery, OpenAPI, the
+// verbs, watch streams, Tables and pod logs. Handlers are installable on any httplib::Server so the
+// dashboard can serve the same API behind its own session auth.
+#include "api/api.h"
+#include "api/pod_logs.h"
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace httplib {
+class Server;
+struct Request;
+struct Response;
+}  // namespace httplib
+
+namespace minikd::api {
+
+struct ServerConfig {
+  std::string host = "127.0.0.1";
+  int port = 6443;              // 0 = ephemeral (tests)
+  std::string cert_file;        // TLS certificate and key; both empty = plain HTTP (tests only)
+  std::string key_file;
+  std::string token;            // the bearer token; empty = no auth (tests only)
+  size_t max_body = 3 * 1024 * 1024;
+  int threads = 128;            // watches hold a thread each
+  std::string external_url;     // for discovery's serverAddressByClientCIDRs
+};
+
+/// The routes of the API, for any httplib server.
+class ApiHandler {
+ public:
+  ApiHandler(Api& api, size_t max_body, PodLogs* logs = nullptr) : api_(api), max_body_(max_body), logs_(logs) {}
+  /// A function returning JSON for GET /minikd/status (components and their health).
+  void setStatusProvider(std::function<Json()> fn) { status_ = std::move(fn); }
+  void setPodLogs(PodLogs* logs) { logs_ = logs; }
+  /// Installs every route. `authorize` decides whether a request may use the API (health and version
+  /// endpoints are open).
+  void install(httplib::Server& srv, std::function<bool(const httplib::Request&)> authorize);
+  /// Ends every open watch and log stream (on shutdown).
+  void closeStreams() { closing_ = true; }
+
+ private:
+  void handle(const httplib::Request& req, httplib::Response& res);
+  void handleResource(const httplib::Request& req, httplib::Response& res, const ResourceInfo& r,
+                      const std::string& ns, const std::string& name, const std::string& sub);
+  void handleList(const httplib::Request& req, httplib::Response& res, const ResourceInfo& r, const std::string& ns);
+  void handleWatch(const httplib::Request& req, httplib::Response& res, const ResourceInfo& r, const std::string& ns);
+  void handleLog(const httplib::Request& req, httplib::Response& res, const std::string& ns, const std::string& name);
+
+  Api& api_;
+  size_t max_body_;
+  PodLogs* logs_;
+  std::function<Json()> status_;
+  std::atomic<bool> closing_{false};
+};
+
+/// The API server: HTTPS (or HTTP in tests) with bearer-token auth.
+class ApiServer {
+ public:
+  ApiServer(Api& api, ServerConfig config, PodLogs* logs = nullptr);
+  ~ApiServer();
+  ApiHandler& handler() { return handler_; }
+  /// Binds the listening socket; returns the port. Throws std::runtime_error naming the address.
+  int bind();
+  /// Serves until stop(). Call bind() first.
+  void run();
+  void stop();
+
+ private:
+  Api& api_;
+  ServerConfig config_;
+  ApiHandler handler_;
+  std::unique_ptr<httplib::Server> server_;
+};
+
+}  // namespace minikd::api
