@@ -33,6 +33,7 @@ int64_t scaledValue(const Json& value, int64_t total, bool round_up) {
   if (value.is_number_integer()) return value.get<int64_t>();
   if (!value.is_string()) throw std::invalid_argument("invalid int-or-percent value " + value.dump());
   std::string s = value.get<std::string>();
+  if (!s.empty() && s.back() != '%' && s.find_first_not_of("0123456789") == std::string::npos) return std::stoll(s);
   if (s.empty() || s.back() != '%')
     throw std::invalid_argument("invalid int-or-percent value \"" + s + "\": must be an integer or a percentage");
   int64_t pct;

@@ -116,7 +116,11 @@ int HttpTool::bind() {
 
 void HttpTool::serve() { server_->listen_after_bind(); }
 
-void HttpTool::stop() { server_->stop(); }
+void HttpTool::stop() {
+  // httplib ignores stop() before the accept loop runs: wait (briefly) for serve() to get there.
+  for (int i = 0; i < 200 && !server_->is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  server_->stop();
+}
 
 int runHttp(const Args& args) {
   HttpToolOptions o;

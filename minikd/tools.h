@@ -75,6 +75,7 @@ class HttpTool {
   int bind();
   /// Serves until stop(). Call after bind().
   void serve();
+  /// Stops serve() (waiting up to 2 s for it to have started). Thread-safe.
   void stop();
 
  private:
