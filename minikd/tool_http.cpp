@@ -4,6 +4,7 @@
 #include <httplib.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <iostream>
 #include <sstream>
@@ -122,6 +123,28 @@ void HttpTool::stop() {
   server_->stop();
 }
 
+namespace {
+
+/// Blocks SIGTERM/SIGINT in every thread and waits for them in one: on a signal the server reports
+/// not-ready, keeps answering for `delay` (so load balancers move away first), then stops.
+std::thread stopOnSignal(HttpTool& tool, std::chrono::milliseconds delay) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return std::thread([&tool, delay, set] {
+    int sig = 0;
+    if (sigwait(&set, &sig) != 0) return;
+    std::cerr << "http: got signal " << sig << ", draining for " << delay.count() << "ms\n";
+    tool.setReady(false);
+    std::this_thread::sleep_for(delay);
+    tool.stop();
+  });
+}
+
+}  // namespace
+
 int runHttp(const Args& args) {
   HttpToolOptions o;
   o.port = static_cast<int>(args.getInt("port", 8080));
@@ -130,8 +153,11 @@ int runHttp(const Args& args) {
   o.upstream = args.get("upstream");
   if (!o.upstream.empty()) parseUrl(o.upstream);  // fail fast on a malformed URL
   o.message = args.get("message");
+  auto shutdown_delay = parseDuration(args.get("shutdown-delay", "0"));
   HttpTool tool(o);
   int port = tool.bind();
+  // Before serve() starts its worker threads, so that they inherit the blocked signals.
+  stopOnSignal(tool, shutdown_delay).detach();
   std::cerr << "http: listening on " << o.host << ":" << port << "\n";
   tool.serve();
   return 0;

@@ -75,6 +75,8 @@ class HttpTool {
   int bind();
   /// Serves until stop(). Call after bind().
   void serve();
+  /// What /ready reports (a SIGTERM turns it off while draining).
+  void setReady(bool ready) { ready_ = ready; }
   /// Stops serve() (waiting up to 2 s for it to have started). Thread-safe.
   void stop();
 
