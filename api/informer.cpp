@@ -132,7 +132,8 @@ std::optional<std::string> WorkQueue::get(std::stop_token st) {
       return key;
     }
     auto until = delayed_.empty() ? now + std::chrono::seconds(1) : delayed_.begin()->first;
-    cv_.wait_until(lk, st, until, [] { return false; });
+    // Wake on add() (a ready key) or addAfter() (an earlier deadline), not only at `until`.
+    cv_.wait_until(lk, st, until, [&] { return !queue_.empty() || (!delayed_.empty() && delayed_.begin()->first < until); });
   }
   return std::nullopt;
 }
