@@ -27,6 +27,11 @@ class NetlinkSocket {
   /// Returns the errno of each request (0 or a tolerated one). Throws OsError naming the first
   /// request that failed with an errno it does not tolerate (kernel extack message included).
   std::vector<int> run(const std::vector<NlRequest>& requests);
+  /// Like run(), but returns every request's errno instead of throwing for them (I/O errors on the
+  /// socket still throw). checkResults() turns the result into run()'s exception.
+  std::vector<int> runAll(const std::vector<NlRequest>& requests);
+  /// Throws OsError for the first request whose errno in `errs` it does not tolerate.
+  void checkResults(const std::vector<NlRequest>& requests, const std::vector<int>& errs) const;
   /// run() for one request; returns its errno (0 or tolerated).
   int run(const NlRequest& request);
   /// The link called `name`; std::nullopt if there is none (ENODEV). Throws OsError otherwise.
@@ -39,6 +44,8 @@ class NetlinkSocket {
  private:
   std::uint32_t send(const std::vector<NlRequest>& requests);
   std::string describe(const NlRequest& request) const;
+
+  std::vector<std::string> extacks_;  // kernel messages of the last runAll, per request
 
   mnl_socket* nl_ = nullptr;
   std::uint32_t portid_ = 0;

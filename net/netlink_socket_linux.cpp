@@ -99,6 +99,21 @@ std::uint32_t NetlinkSocket::send(const std::vector<NlRequest>& requests) {
 }
 
 std::vector<int> NetlinkSocket::run(const std::vector<NlRequest>& requests) {
+  auto errs = runAll(requests);
+  checkResults(requests, errs);
+  return errs;
+}
+
+void NetlinkSocket::checkResults(const std::vector<NlRequest>& requests, const std::vector<int>& errs) const {
+  for (std::size_t i = 0; i < requests.size() && i < errs.size(); ++i) {
+    if (errs[i] == 0 || requests[i].tolerates(errs[i])) continue;
+    std::string what = describe(requests[i]);
+    if (i < extacks_.size() && !extacks_[i].empty()) what += " (" + extacks_[i] + ")";
+    throw OsError(errs[i], what);
+  }
+}
+
+std::vector<int> NetlinkSocket::runAll(const std::vector<NlRequest>& requests) {
   if (requests.empty()) return {};
   const std::uint32_t first = send(requests);
   std::vector<int> errs(requests.size(), 0);
@@ -121,12 +136,7 @@ std::vector<int> NetlinkSocket::run(const std::vector<NlRequest>& requests) {
       --pending;
     }
   }
-  for (std::size_t i = 0; i < requests.size(); ++i) {
-    if (errs[i] == 0 || requests[i].tolerates(errs[i])) continue;
-    std::string what = describe(requests[i]);
-    if (!extacks[i].empty()) what += " (" + extacks[i] + ")";
-    throw OsError(errs[i], what);
-  }
+  extacks_ = std::move(extacks);
   return errs;
 }
 

@@ -33,10 +33,8 @@ bool isNetnsMount(const std::string& path) {
 
 /// Runs on a dedicated thread: a new netns bind-mounted on `path`, and a netlink socket inside it.
 NetlinkSocket createNetnsOnThisThread(const std::string& path, const std::string& name) {
-  UniqueFd original = openNetns("/proc/thread-self/ns/net");
-  if (::unshare(CLONE_NEWNET) != 0) throwErrno("create netns " + inQuotes(name) + ": unshare");
-  // Switch back however we leave (the thread ends right after, but be exact anyway).
-  NetnsGuard back_home(original.get(), "host");
+  // Switches back however we leave (the thread ends right after, but be exact anyway).
+  NetnsGuard inside(NetnsGuard::Fresh{}, name);
   if (::mount("/proc/thread-self/ns/net", path.c_str(), "none", MS_BIND, nullptr) != 0) {
     throwErrno("create netns " + inQuotes(name) + ": bind-mount onto " + path);
   }
@@ -64,6 +62,10 @@ UniqueFd openNetns(const std::string& path) {
 
 NetnsGuard::NetnsGuard(int target_fd, const std::string& name) : original_(openNetns("/proc/thread-self/ns/net")) {
   if (::setns(target_fd, CLONE_NEWNET) != 0) throwErrno("enter netns " + inQuotes(name));
+}
+
+NetnsGuard::NetnsGuard(Fresh, const std::string& name) : original_(openNetns("/proc/thread-self/ns/net")) {
+  if (::unshare(CLONE_NEWNET) != 0) throwErrno("create netns " + inQuotes(name) + ": unshare");
 }
 
 NetnsGuard::~NetnsGuard() {
@@ -198,7 +200,11 @@ void LinuxPodNetwork::ensureBridge() {
 void LinuxPodNetwork::createVeth(NetlinkSocket& host, NamedNetns& ns, const Sandbox& sb, int bridge_index) {
   VethSpec spec{sb.host_veth, kPodIfName, ns.fd.get(), bridge_index, true, sb.netns_name};
   std::vector<NlRequest> create{planCreateVeth(spec).tolerating({EEXIST}), planSetHairpin(sb.host_veth)};
-  if (host.run(create).front() != EEXIST) return;
+  auto errs = host.runAll(create);
+  if (errs.front() != EEXIST) {
+    host.checkResults(create, errs);
+    return;
+  }
   // The host end exists already: fine if its peer is this netns' eth0 (an earlier, complete call);
   // otherwise it is stale (its peer elsewhere), so replace it.
   auto host_end = host.getLink(sb.host_veth);

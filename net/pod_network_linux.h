@@ -50,6 +50,10 @@ class NetnsGuard {
  public:
   /// Throws OsError (naming `name`) if the switch fails; nothing changed then.
   NetnsGuard(int target_fd, const std::string& name);
+  /// Tag for the constructor that enters a brand-new netns.
+  struct Fresh {};
+  /// Moves the calling thread into a new, empty netns (unshare(CLONE_NEWNET)). Throws OsError.
+  NetnsGuard(Fresh, const std::string& name);
   ~NetnsGuard();
   NetnsGuard(const NetnsGuard&) = delete;
   NetnsGuard& operator=(const NetnsGuard&) = delete;
