@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# End-to-end: the real kubectl (/usr/bin/kubectl) against a live `minikd up` serving only the API on a
+# free loopback port, with the kubeconfig minikd wrote. Checks kubectl's output and the resulting objects.
+# Usage: bash kubectl_test.sh <path-to-minikd>
+set -uo pipefail
+MINIKD=${1:?usage: kubectl_test.sh <minikd binary>}
+KUBECTL=${KUBECTL:-/usr/bin/kubectl}
+[ -x "$KUBECTL" ] || { echo "FAIL: $KUBECTL not found"; exit 1; }
+
+STATE=$(mktemp -d /tmp/minikd-e2e-kubectl.XXXXXX)
+PID=""
+cleanup() {
+  if [ -n "$PID" ]; then kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; fi
+  rm -rf "$STATE"
+}
+trap cleanup EXIT
+
+fail() {
+  echo "FAIL: $*" >&2
+  echo "--- last lines of the minikd log:" >&2
+  tail -n 30 "$STATE/minikd.log" >&2 2>/dev/null
+  exit 1
+}
+# expect "<description>" "<haystack>" "<needle>"
+expect() { [[ "$2" == *"$3"* ]] || fail "$1: expected \"$3\" in: $2"; echo "ok: $1"; }
+expect_eq() { [[ "$2" == "$3" ]] || fail "$1: expected \"$3\", got \"$2\""; echo "ok: $1"; }
+
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$MINIKD" up --state-dir "$STATE/state" --listen "127.0.0.1:$PORT" --no-pods --no-proxy --no-dns --no-dashboard \
+  >"$STATE/minikd.log" 2>&1 &
+PID=$!
+for _ in $(seq 1 100); do
+  curl -skf "https://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && [ -s "$STATE/state/kubeconfig" ] && break
+  kill -0 "$PID" 2>/dev/null || fail "minikd up exited"
+  sleep 0.1
+done
+curl -skf "https://127.0.0.1:$PORT/readyz" >/dev/null || fail "minikd not ready on port $PORT"
+
+export KUBECONFIG="$STATE/state/kubeconfig"
+export HOME="$STATE/home"  # kubectl's discovery and http caches go here, not into the user's home
+mkdir -p "$HOME"
+k() { "$KUBECTL" "$@" 2>&1; }
+
+out=$(k version) || fail "kubectl version: $out"
+expect "version shows the server" "$out" "Server Version: v1.32"
+
+out=$(k api-resources) || fail "api-resources: $out"
+expect "api-resources lists configmaps" "$out" "configmaps"
+expect "api-resources lists deployments" "$out" "deployments"
+
+out=$(k get ns) || fail "get ns: $out"
+expect "get ns has default" "$out" "default"
+expect "get ns has kube-system" "$out" "kube-system"
+expect "get ns has a STATUS column" "$out" "STATUS"
+out=$(k get nodes) || fail "get nodes: $out"
+expect "the node is Ready" "$out" "Ready"
+
+cat >"$STATE/cm.yaml" <<'YAML'
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: e2e-cm
+  labels:
+    app: e2e
+data:
+  a: "1"
+  word: "no"
+YAML
+out=$(k apply -f "$STATE/cm.yaml") || fail "apply: $out"
+expect_eq "apply creates" "$out" "configmap/e2e-cm created"
+out=$(k apply -f "$STATE/cm.yaml") || fail "apply again: $out"
+expect_eq "re-apply is unchanged" "$out" "configmap/e2e-cm unchanged"
+
+out=$(k get cm e2e-cm) || fail "get cm: $out"
+expect "table header" "$out" "NAME     DATA   AGE"
+expect "table row" "$out" "e2e-cm   2"
+out=$(k get cm e2e-cm -o yaml) || fail "get -o yaml: $out"
+expect "yaml keeps the quoted value" "$out" 'a: "1"'
+out=$(k get cm e2e-cm -o json) || fail "get -o json: $out"
+expect_eq "json data" "$(jq -r .data.a <<<"$out")" "1"
+out=$(k get cm -l app=e2e -o name) || fail "get -o name: $out"
+expect_eq "-o name with a selector" "$out" "configmap/e2e-cm"
+out=$(k get cm e2e-cm -o jsonpath='{.metadata.labels.app}') || fail "jsonpath: $out"
+expect_eq "jsonpath" "$out" "e2e"
+out=$(k get cm -A) || fail "get -A: $out"
+expect "-A shows NAMESPACE" "$out" "NAMESPACE"
+
+# get -w sees an update made while it watches.
+timeout 10 "$KUBECTL" get cm e2e-cm -w >"$STATE/watch.out" 2>&1 &
+WATCH=$!
+sleep 2
+sed -i 's/  a: "1"/  a: "1"\n  b: "2"/' "$STATE/cm.yaml"
+out=$(k apply -f "$STATE/cm.yaml") || fail "apply change: $out"
+expect_eq "apply configures" "$out" "configmap/e2e-cm configured"
+wait "$WATCH"
+expect "get -w saw the first state" "$(cat "$STATE/watch.out")" "e2e-cm   2"
+expect "get -w saw the update" "$(cat "$STATE/watch.out")" "e2e-cm   3"
+
+out=$(k label cm e2e-cm tier=web) || fail "label: $out"
+expect_eq "label" "$out" "configmap/e2e-cm labeled"
+expect_eq "label stored" "$(k get cm e2e-cm -o jsonpath='{.metadata.labels.tier}')" "web"
+out=$(k label cm e2e-cm tier=db 2>&1) && fail "label without --overwrite must fail: $out"
+out=$(k label cm e2e-cm tier-) || fail "label remove: $out"
+expect_eq "label removed" "$(k get cm e2e-cm -o jsonpath='{.metadata.labels.tier}')" ""
+
+out=$(k annotate cm e2e-cm note=hello) || fail "annotate: $out"
+expect_eq "annotate" "$out" "configmap/e2e-cm annotated"
+expect_eq "annotation stored" "$(k get cm e2e-cm -o jsonpath='{.metadata.annotations.note}')" "hello"
+
+out=$(k patch cm e2e-cm --type merge -p '{"data":{"m":"merge"}}') || fail "merge patch: $out"
+expect_eq "merge patch" "$out" "configmap/e2e-cm patched"
+out=$(k patch cm e2e-cm --type json -p '[{"op":"add","path":"/data/j","value":"json"}]') || fail "json patch: $out"
+expect_eq "json patch" "$out" "configmap/e2e-cm patched"
+out=$(k patch cm e2e-cm -p '{"data":{"s":"strategic"}}') || fail "strategic patch: $out"
+expect_eq "strategic patch" "$out" "configmap/e2e-cm patched"
+expect_eq "patched data" "$(k get cm e2e-cm -o jsonpath='{.data.m},{.data.j},{.data.s},{.data.a}')" "merge,json,strategic,1"
+
+k get cm e2e-cm -o yaml >"$STATE/replace.yaml" || fail "get for replace"
+sed -i 's/^  m: merge/  m: replaced/' "$STATE/replace.yaml"
+out=$(k replace -f "$STATE/replace.yaml") || fail "replace: $out"
+expect_eq "replace" "$out" "configmap/e2e-cm replaced"
+expect_eq "replaced data" "$(k get cm e2e-cm -o jsonpath='{.data.m}')" "replaced"
+
+out=$(k delete cm e2e-cm) || fail "delete: $out"
+expect_eq "delete" "$out" 'configmap "e2e-cm" deleted'
+out=$(k get cm e2e-cm) && fail "get after delete must fail: $out"
+expect "NotFound after delete" "$out" 'Error from server (NotFound): configmaps "e2e-cm" not found'
+
+# create -f, delete -f, delete -l.
+out=$(k create -f "$STATE/cm.yaml") || fail "create -f: $out"
+expect_eq "create -f" "$out" "configmap/e2e-cm created"
+out=$(k create -f "$STATE/cm.yaml") && fail "create twice must fail: $out"
+expect "AlreadyExists" "$out" "AlreadyExists"
+out=$(k delete -f "$STATE/cm.yaml") || fail "delete -f: $out"
+expect_eq "delete -f" "$out" 'configmap "e2e-cm" deleted'
+k create -f "$STATE/cm.yaml" >/dev/null || fail "create again"
+out=$(k delete cm -l app=e2e) || fail "delete -l: $out"
+expect_eq "delete -l" "$out" 'configmap "e2e-cm" deleted'
+expect_eq "nothing left" "$(k get cm -l app=e2e -o name)" ""
+
+echo "PASS: kubectl e2e"
