@@ -1,10 +1,9 @@
 // The manifests under examples/ are valid for the Api (strict field validation), and their pods run
 // `minikd tool` from /usr/local/bin/minikd, where `make up` installs it.
-#include "minikd/yaml.h"
-
 #include "api/api.h"
 
 #include <catch2/catch.hpp>
+#include <yaml-cpp/yaml.h>
 
 #include <filesystem>
 #include <fstream>
@@ -15,6 +14,38 @@ using minikd::api::Json;
 namespace fs = std::filesystem;
 
 namespace {
+
+/// YAML → JSON for manifests: plain scalars that read as integers or booleans become those.
+Json toJson(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Map: {
+      Json out = Json::object();
+      for (const auto& kv : n) out[kv.first.as<std::string>()] = toJson(kv.second);
+      return out;
+    }
+    case YAML::NodeType::Sequence: {
+      Json out = Json::array();
+      for (const auto& item : n) out.push_back(toJson(item));
+      return out;
+    }
+    case YAML::NodeType::Scalar: {
+      const std::string& v = n.Scalar();
+      if (n.Tag() == "!") return v;  // quoted
+      if (v == "true" || v == "false") return v == "true";
+      if (!v.empty() && v.find_first_not_of("-0123456789") == std::string::npos) return std::stoll(v);
+      return v;
+    }
+    default:
+      return nullptr;
+  }
+}
+
+std::vector<Json> parseYamlDocuments(const std::string& text) {
+  std::vector<Json> out;
+  for (const auto& doc : YAML::LoadAll(text))
+    if (doc.IsDefined() && !doc.IsNull()) out.push_back(toJson(doc));
+  return out;
+}
 
 fs::path examplesDir() { return fs::path(__FILE__).parent_path().parent_path().parent_path() / "examples"; }
 
@@ -37,7 +68,7 @@ TEST_CASE("examples: every manifest is accepted by the Api and runs minikd tools
     std::ifstream in(entry.path());
     std::stringstream text;
     text << in.rdbuf();
-    for (const Json& obj : minikd::parseYamlDocuments(text.str())) {
+    for (const Json& obj : parseYamlDocuments(text.str())) {
       INFO(entry.path().string() << ": " << obj.value("kind", "") << " " << obj["metadata"].value("name", ""));
       const auto* r = minikd::api::findResourceByKind(obj.value("apiVersion", ""), obj.value("kind", ""));
       REQUIRE(r);
