@@ -67,6 +67,7 @@ ParseError readOpt(const ParsedRecord& rec, std::optional<Edns>& edns) {
   e.udp_size = rec.cls < kMinUdpSize ? kMinUdpSize : rec.cls;
   e.version = uint8_t(rec.ttl >> 16);
   e.dnssec_ok = (rec.ttl & 0x8000) != 0;
+  e.extended_rcode = uint8_t(rec.ttl >> 24);
   edns = e;
   return ParseError::kNone;
 }

@@ -55,6 +55,7 @@ struct Edns {
   uint16_t udp_size = kMinUdpSize;
   uint8_t version = 0;
   bool dnssec_ok = false;
+  uint8_t extended_rcode = 0;  // the upper 8 bits of a reply's rcode
 };
 
 /// Why a message was rejected.
