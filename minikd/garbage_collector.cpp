@@ -74,12 +74,6 @@ void GarbageCollector::onEvent(const api::ResourceInfo& r, api::EventType type, 
     if (!ownerRefs(o).empty()) queue_.add(objectKey(r, o));
     if (workload::isBeingDeleted(o) && (hasFinalizer(o, kForegroundFinalizer) || hasFinalizer(o, kOrphanFinalizer)))
       queue_.add(objectKey(r, o));
-    if (r.kind == "Namespace" && workload::isBeingDeleted(o)) queue_.add(objectKey(r, o));
-  }
-  // The last objects of a terminating namespace going away lets the namespace go.
-  if (r.namespaced && type == api::EventType::Deleted) {
-    ObjectPtr ns = api_.store().getPtr("namespaces", "", api::namespaceOf(o));
-    if (ns && workload::isBeingDeleted(*ns)) queue_.add("o|namespaces||" + api::namespaceOf(o));
   }
   // An owner in foreground deletion waits for this dependent: wake it when the dependent goes away
   // (or is marked, or stops pointing at it).
@@ -210,44 +204,6 @@ void GarbageCollector::syncOrphan(const api::ResourceInfo& r, const Json& owner)
   removeFinalizer(r, owner, kOrphanFinalizer);
 }
 
-bool GarbageCollector::syncNamespace(const Json& ns_obj) {
-  std::string ns = api::nameOf(ns_obj);
-  bool remaining = false;
-  for (const auto& r : api::builtinResources()) {
-    if (!r.namespaced) continue;
-    for (const auto& obj : api_.list(r, ns, api::Filter{}).items) {
-      remaining = true;
-      if (!workload::isBeingDeleted(*obj)) deleteObject(r, *obj, "Background");
-    }
-  }
-  if (remaining) {
-    queue_.addAfter("o|namespaces||" + ns, std::chrono::milliseconds(1000));  // pods take their grace period
-    return false;
-  }
-  std::string uid = uidOf(ns_obj);
-  try {
-    api_.store().modify("namespaces", "", ns, [&](Json& cur) {
-      if (uidOf(cur) != uid || !cur.contains("spec") || !cur["spec"].contains("finalizers")) return false;
-      Json kept = Json::array();
-      for (auto& f : cur["spec"]["finalizers"])
-        if (f != "kubernetes") kept.push_back(f);
-      cur["spec"]["finalizers"] = kept;
-      return true;
-    });
-    Json cur = api_.store().get("namespaces", "", ns).value_or(Json());
-    bool other_finalizers = cur.is_object() && ((cur["spec"].contains("finalizers") && !cur["spec"]["finalizers"].empty()) ||
-                                                (cur["metadata"].contains("finalizers") && !cur["metadata"]["finalizers"].empty()));
-    if (cur.is_object() && uidOf(cur) == uid && !other_finalizers) {
-      api::DeleteOptions opts;
-      opts.uid = uid;
-      api_.store().remove("namespaces", "", ns, opts);
-    }
-  } catch (const api::ApiError& e) {
-    if (e.code() != 404) throw;
-  }
-  return true;
-}
-
 void GarbageCollector::sync(const std::string& key) {
   if (key.rfind("g|", 0) == 0) {
     auto parts = split(key, 3);
@@ -260,10 +216,6 @@ void GarbageCollector::sync(const std::string& key) {
   if (!r) return;
   ObjectPtr obj = api_.store().getPtr(r->key(), parts[2], parts[3]);
   if (!obj) return;
-  if (r->kind == "Namespace") {
-    if (workload::isBeingDeleted(*obj)) syncNamespace(*obj);
-    return;
-  }
   if (workload::isBeingDeleted(*obj)) {
     // Orphan first: an object carrying both finalizers keeps its dependents.
     if (hasFinalizer(*obj, kOrphanFinalizer)) {

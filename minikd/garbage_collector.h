@@ -6,8 +6,7 @@
 //    removed and the store drops the owner.
 //  - Orphan: an owner being deleted with the `orphan` finalizer has its ownerReferences stripped from
 //    every dependent, then the finalizer removed.
-// It also empties a terminating namespace (marked by the Api with the `kubernetes` finalizer in
-// spec.finalizers), then removes it.
+// (Emptying a terminating namespace is the NamespaceController's job, in cluster_bootstrap.h.)
 // Dependents are found by scanning the owner's namespace in the store (always current, no graph to
 // keep consistent); informers on every kind only tell the collector what to look at.
 #include "api/api.h"
@@ -53,8 +52,6 @@ class GarbageCollector {
   void syncDependent(const Ref& dep);
   void syncForeground(const api::ResourceInfo& r, const api::Json& owner);
   void syncOrphan(const api::ResourceInfo& r, const api::Json& owner);
-  /// Deletes everything in a terminating namespace, then the namespace itself. True when it is gone.
-  bool syncNamespace(const api::Json& ns_obj);
   void removeFinalizer(const api::ResourceInfo& r, const api::Json& obj, const std::string& finalizer);
   void deleteObject(const api::ResourceInfo& r, const api::Json& obj, const std::string& policy);
   void handle(const std::string& key);

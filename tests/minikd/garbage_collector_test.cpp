@@ -143,15 +143,3 @@ TEST_CASE("gc: deleting a Deployment removes its ReplicaSets and pods (all contr
   SECTION("foreground") { f.api.remove(deployR(), "default", "web", policy("Foreground")); }
   REQUIRE(eventually([&] { return f.pods().empty() && f.replicaSets().empty() && !exists(f, deployR(), "web"); }));
 }
-
-TEST_CASE("gc: deleting a namespace removes everything in it, then the namespace", "[workloads]") {
-  WorkloadFixture f;
-  f.createNamespace("shop");
-  RunningGc gc(f.api);
-  f.api.create(podsR(), "shop", {{"metadata", {{"name", "p"}}}, {"spec", WorkloadFixture::podTemplate("x")["spec"]}});
-  f.api.create(*api::findResourceByKey("configmaps"), "shop", {{"metadata", {{"name", "cfg"}}}, {"data", {{"a", "b"}}}});
-  f.api.remove(nsR(), "", "shop");
-  REQUIRE(eventually([&] { return !exists(f, nsR(), "shop"); }));
-  CHECK(f.pods("shop").empty());
-  CHECK_FALSE(exists(f, *api::findResourceByKey("configmaps"), "cfg", "shop"));
-}
