@@ -299,9 +299,10 @@ std::string joinErrors(const std::vector<std::string>& errs) {
   return out;
 }
 
+/// Kubernetes 1.32 (RelaxedEnvironmentVariableValidation, on by default): printable ASCII but '='.
 bool isEnvVarName(const std::string& s) {
-  if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) { return isAlnum(c) || c == '-' || c == '_' || c == '.'; });
+  if (s.empty()) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) { return c >= 32 && c <= 126 && c != '='; });
 }
 
 bool isConfigKey(const std::string& s) {
@@ -523,10 +524,7 @@ void validateEnv(Errors& e, const Json& env, const std::string& path) {
     std::string name = str(v, "name");
     if (name.empty()) e.required(p + ".name");
     else if (!isEnvVarName(name))
-      e.invalid(p + ".name", name,
-                "a valid environment variable name must consist of alphabetic characters, digits, '_', '-', or "
-                "'.', and must not start with a digit (e.g. 'my.env-name',  or 'MY_ENV.NAME',  or 'MyEnvName1', "
-                "regex used for validation is '[-._a-zA-Z][-._a-zA-Z0-9]*')");
+      e.invalid(p + ".name", name, "a valid environment variable name must consist only of printable ASCII characters other than '='");
     if (v.contains("value") && v.contains("valueFrom") && !v["value"].is_null() && !str(v, "value").empty())
       e.invalid(p + ".valueFrom", v["valueFrom"], "may not be specified when `value` is not empty");
   }

@@ -327,7 +327,7 @@ TEST_CASE("validate: container ports, env, volume mounts, probes", "[api][valida
                  {{"containerPort", 82}, {"name", "Bad_Name"}},
                  {{"containerPort", 83}, {"protocol", "ICMP"}},
                  {{"name", "noport"}}};
-  c0["env"] = {{{"name", "1BAD"}}, {{"value", "x"}}, {{"name", "GOOD"}, {"value", "1"}}};
+  c0["env"] = {{{"name", "A=B"}}, {{"value", "x"}}, {{"name", "1-GOOD.too"}, {"value", "1"}}};
   c0["volumeMounts"] = {{{"name", "missing"}, {"mountPath", "/data"}}, {{"name", "data"}}};
   p["spec"]["volumes"] = {{{"name", "data"}, {"emptyDir", Json::object()}}, {{"name", "data"}, {"emptyDir", Json::object()}}};
   c0["readinessProbe"] = {{"httpGet", {{"port", 0}}}, {"tcpSocket", {{"port", 80}}}};
@@ -340,7 +340,7 @@ TEST_CASE("validate: container ports, env, volume mounts, probes", "[api][valida
   CHECK(causeFor(causes, "spec.containers[0].ports[4].name").reason == "FieldValueInvalid");
   CHECK(causeFor(causes, "spec.containers[0].ports[5].protocol").reason == "FieldValueNotSupported");
   CHECK(causeFor(causes, "spec.containers[0].ports[6].containerPort").reason == "FieldValueRequired");
-  CHECK_THAT(causeFor(causes, "spec.containers[0].env[0].name").message, Catch::Contains("must not start with a digit"));
+  CHECK_THAT(causeFor(causes, "spec.containers[0].env[0].name").message, Catch::Contains("other than '='"));
   CHECK(causeFor(causes, "spec.containers[0].env[1].name").reason == "FieldValueRequired");
   CHECK_FALSE(hasCause(causes, "spec.containers[0].env[2].name"));
   c = causeFor(causes, "spec.containers[0].volumeMounts[0].name");
