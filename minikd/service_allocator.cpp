@@ -377,6 +377,8 @@ void ServiceAllocator::admit(api::Operation op, Json& svc, const Json* old) {
   else
     svc["status"]["loadBalancer"] = Json::object();
 
+  // A create of a name that exists will fail with 409 after this hook: nothing to hold for it.
+  if (op == api::Operation::Create && held_.count(key)) return;
   reservations_[key] = Reservation{std::move(h), watch_->cursor(), now + options_.reservation_ttl};
 }
 
