@@ -10,8 +10,10 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <utility>
 
 namespace minikd::net {
@@ -114,8 +116,11 @@ struct LinuxPodNetworkOptions {
   std::shared_ptr<Sysctl> sysctl;
 };
 
-/// PodNetwork on Linux. Thread-safe: each call uses its own netlink sockets. Every method must be
-/// called from a thread in the host netns (the bridge's netns). Needs CAP_NET_ADMIN and CAP_SYS_ADMIN.
+/// PodNetwork on Linux. Thread-safe: each call uses its own netlink sockets (but calls for the same
+/// sandbox id must not overlap — the runtime serializes per pod). Every method must be called from a
+/// thread in the host netns (the bridge's netns). Needs CAP_NET_ADMIN and CAP_SYS_ADMIN.
+/// ensureSandbox on an existing sandbox with a different ip adds that address without removing the old
+/// one: remove the sandbox first to change a pod's address.
 class LinuxPodNetwork final : public PodNetwork {
  public:
   /// Validates names (bridge ≤ 15 chars, veth_prefix ≤ 7, gateway an IPv4 address, prefix 1..30):
