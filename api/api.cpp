@@ -1,5 +1,6 @@
 #include "api/api.h"
 
+#include "api/apply.h"
 #include "api/patch.h"
 #include "api/validation.h"
 
@@ -128,6 +129,8 @@ Json Api::create(const ResourceInfo& r, const std::string& ns, Json obj, const W
     if (nameOf(candidate).empty())
       throw invalid(r.kind, "", {{"FieldValueRequired", "Required value: name or generateName is required", "metadata.name"}});
     candidate = admit(r, Operation::Create, std::move(candidate), nullptr, w);
+    if (w.record_managed && !w.field_manager.empty())
+      candidate = recordManagedUpdate(r, nullptr, std::move(candidate), {w.field_manager, r.apiVersion(), nowRfc3339()});
     if (w.dry_run) return candidate;
     try {
       return store_.create(r.key(), std::move(candidate));
@@ -183,6 +186,8 @@ Json Api::update(const ResourceInfo& r, const std::string& ns, const std::string
     }
     next["metadata"]["resourceVersion"] = want_rv.empty() ? metaRv(current) : want_rv;
     next = admit(r, Operation::Update, std::move(next), &current, w);
+    if (w.record_managed && !w.field_manager.empty() && sub == Subresource::None)
+      next = recordManagedUpdate(r, &current, std::move(next), {w.field_manager, r.apiVersion(), nowRfc3339()});
     if (w.dry_run) return next;
     try {
       Json out = store_.update(r.key(), std::move(next));
@@ -208,23 +213,31 @@ Json Api::patch(const ResourceInfo& r, const std::string& ns, const std::string&
                 const Json& patch, Subresource sub, const WriteOptions& w) {
   bool apply = content_type == "application/apply-patch+yaml";
   std::string want_rv = patch.is_object() ? metaRv(patch) : std::string();
+  WriteOptions wo = w;
+  if (apply) {
+    if (w.field_manager.empty())
+      throw badRequest("PATCH requests of type application/apply-patch+yaml must specify a fieldManager");
+    if (!patch.is_object()) throw badRequest("an apply patch must be an object");
+    wo.record_managed = false;
+  }
+  ManagedWrite mw{w.field_manager, r.apiVersion(), nowRfc3339(), w.force};
   for (int attempt = 0;; ++attempt) {
     auto cur = store_.getPtr(r.key(), r.namespaced ? ns : "", name);
     if (!cur) {
       if (!apply) throw notFound(qualifiedResource(r), name);
-      Json obj = patch;
-      if (obj.is_object() && obj.contains("metadata") && obj["metadata"].is_object()) obj["metadata"]["name"] = name;
-      return create(r, ns, obj, w);
+      Json obj = serverSideApply(r, nullptr, patch, mw);
+      obj["metadata"]["name"] = name;
+      return create(r, ns, obj, wo);
     }
     Json current = *cur;
     Json view = sub == Subresource::Scale ? scaleOf(r, current) : current;
-    Json patched = applyPatchToObject(r, view, content_type, patch, w);
+    Json patched = apply && sub == Subresource::None ? serverSideApply(r, &current, patch, mw)
+                                                     : applyPatchToObject(r, view, content_type, patch, w);
     if (!patched.is_object()) throw badRequest("the patch does not produce an object");
     if (nameOf(patched) != name) throw badRequest("the patch may not change the object's name");
     patched["metadata"]["resourceVersion"] = want_rv.empty() ? metaRv(current) : want_rv;
     try {
-      Json out = update(r, ns, name, std::move(patched), sub, w);
-      return out;
+      return update(r, ns, name, std::move(patched), sub, wo);
     } catch (const ApiError& e) {
       if (e.code() != 409 || !want_rv.empty() || attempt >= kMaxRetries) throw;
     }

@@ -24,6 +24,8 @@ struct WriteOptions {
   std::vector<std::string>* warnings = nullptr;
   /// Server-side apply: take fields from other managers.
   bool force = false;
+  /// Record an Update entry in managedFields for field_manager (off for apply writes, which record Apply).
+  bool record_managed = true;
 };
 
 struct DeleteRequest {
