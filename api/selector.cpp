@@ -243,6 +243,8 @@ LabelSelector LabelSelector::fromJson(const nlohmann::json& selector) {
         throw badRequest("values: Required value: must be specified when `operator` is 'In' or 'NotIn'");
       if (!set_op && !r.values.empty())
         throw badRequest("values: Forbidden: may not be specified when `operator` is 'Exists' or 'DoesNotExist'");
+      std::sort(r.values.begin(), r.values.end());
+      r.values.erase(std::unique(r.values.begin(), r.values.end()), r.values.end());
       sel.reqs_.push_back(std::move(r));
     }
   }
