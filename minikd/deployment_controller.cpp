@@ -266,6 +266,9 @@ Json DeploymentController::createNewReplicaSet(State& s, int64_t max_old_revisio
   try {
     Json created = api_.create(rsResource(), s.ns, rs);
     s.progress_reason = "NewReplicaSetCreated";
+    recordEvent(api_, s.d, "Normal", "ScalingReplicaSet",
+                "Scaled up replica set " + api::nameOf(created) + " from 0 to " + std::to_string(specReplicas(created)),
+                "deployment-controller");
     return created;
   } catch (const api::ApiError& e) {
     if (e.code() != 409) throw;
@@ -328,6 +331,7 @@ std::optional<Json> DeploymentController::syncNewReplicaSet(State& s, bool creat
 
 void DeploymentController::scaleReplicaSet(State& s, Json& rs, int64_t replicas) {
   std::string desired = std::to_string(s.replicas()), max = std::to_string(s.replicas() + s.max_surge);
+  int64_t before = specReplicas(rs);
   rs = api_.modify(rsResource(), s.ns, api::nameOf(rs), [&](Json& obj) {
     bool changed = specReplicas(obj) != replicas;
     obj["spec"]["replicas"] = replicas;
@@ -341,6 +345,11 @@ void DeploymentController::scaleReplicaSet(State& s, Json& rs, int64_t replicas)
   for (auto& other : s.all)
     if (uidOf(other) == uidOf(rs)) other = rs;
   if (s.fresh && uidOf(*s.fresh) == uidOf(rs)) s.fresh = rs;
+  if (before != replicas)
+    recordEvent(api_, s.d, "Normal", "ScalingReplicaSet",
+                std::string(replicas > before ? "Scaled up" : "Scaled down") + " replica set " + api::nameOf(rs) + " from " +
+                    std::to_string(before) + " to " + std::to_string(replicas),
+                "deployment-controller");
 }
 
 bool DeploymentController::reconcileNewReplicaSet(State& s) {

@@ -107,6 +107,33 @@ std::map<std::string, std::string> labelsOf(const Json& obj) {
   return out;
 }
 
+void recordEvent(api::Api& api, const Json& obj, const std::string& type, const std::string& reason,
+                 const std::string& message, const std::string& component) {
+  try {
+    std::string now = api::nowRfc3339();
+    const auto& md = obj["metadata"];
+    Json ev = {{"metadata", {{"generateName", md.value("name", "") + "."}}},
+               {"involvedObject",
+                {{"apiVersion", obj.value("apiVersion", "")},
+                 {"kind", obj.value("kind", "")},
+                 {"name", md.value("name", "")},
+                 {"namespace", md.value("namespace", "")},
+                 {"uid", md.value("uid", "")},
+                 {"resourceVersion", md.value("resourceVersion", "")}}},
+               {"type", type},
+               {"reason", reason},
+               {"message", message},
+               {"source", {{"component", component}}},
+               {"firstTimestamp", now},
+               {"lastTimestamp", now},
+               {"count", 1}};
+    api.create(*api::findResourceByKey("events"), md.value("namespace", ""), ev);
+  } catch (const std::exception& e) {
+    std::cerr << component << ": record event " << reason << " for " << obj["metadata"].value("name", "") << ": "
+              << e.what() << ", ignoring\n";
+  }
+}
+
 }  // namespace workload
 
 using api::Json;
@@ -229,7 +256,10 @@ void ReplicaSetController::createPods(const Json& rs, int64_t count) {
       if (tmpl["metadata"].contains(k)) md[k] = tmpl["metadata"][k];
   }
   md["ownerReferences"] = Json::array({makeControllerRef(rs, "apps/v1", "ReplicaSet")});
-  for (int64_t i = 0; i < count; ++i) api_.create(podsResource(), api::namespaceOf(rs), pod);
+  for (int64_t i = 0; i < count; ++i) {
+    Json created = api_.create(podsResource(), api::namespaceOf(rs), pod);
+    recordEvent(api_, rs, "Normal", "SuccessfulCreate", "Created pod: " + api::nameOf(created), "replicaset-controller");
+  }
 }
 
 void ReplicaSetController::deletePods(const Json& rs, std::vector<ObjectPtr> pods, int64_t count) {
@@ -237,6 +267,7 @@ void ReplicaSetController::deletePods(const Json& rs, std::vector<ObjectPtr> pod
   for (int64_t i = 0; i < count && i < static_cast<int64_t>(pods.size()); ++i) {
     try {
       api_.remove(podsResource(), api::namespaceOf(rs), api::nameOf(*pods[i]));
+      recordEvent(api_, rs, "Normal", "SuccessfulDelete", "Deleted pod: " + api::nameOf(*pods[i]), "replicaset-controller");
     } catch (const api::ApiError& e) {
       if (e.code() != 404) throw;  // already gone: that is what we wanted
     }
@@ -329,6 +360,7 @@ std::optional<std::chrono::milliseconds> ReplicaSetController::sync(const std::s
       if (diff < 0) createPods(rs, -diff);
     } catch (const api::ApiError& e) {
       create_error = e.what();
+      recordEvent(api_, rs, "Warning", "FailedCreate", "Error creating: " + create_error, "replicaset-controller");
     }
     if (diff > 0) deletePods(rs, pods.active, diff);
   }

@@ -44,6 +44,10 @@ std::map<std::string, std::string> labelsOf(const api::Json& obj);
 /// A status condition of `type` in `status.conditions`, or nullptr.
 const api::Json* findCondition(const api::Json& status, const std::string& type);
 
+/// Records a best-effort Event about `obj` (what `kubectl describe` shows under Events). Never throws.
+void recordEvent(api::Api& api, const api::Json& obj, const std::string& type, const std::string& reason,
+                 const std::string& message, const std::string& component);
+
 }  // namespace workload
 
 struct ReplicaSetControllerConfig {

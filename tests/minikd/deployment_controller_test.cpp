@@ -129,6 +129,11 @@ TEST_CASE("deployment: creates <name>-<hash> ReplicaSet, reaches complete status
   CHECK(revisionOf(d) == "1");
   REQUIRE(cond(d, "Progressing"));
   CHECK((*cond(d, "Progressing"))["reason"] == "NewReplicaSetCreated");
+  bool scaled_event = false;
+  for (auto& ev : f.api.list(*api::findResourceByKey("events"), "default", api::Filter{}).items)
+    if ((*ev)["reason"] == "ScalingReplicaSet" && (*ev)["message"] == "Scaled up replica set " + api::nameOf(rs) + " from 0 to 3")
+      scaled_event = true;
+  CHECK(scaled_event);
 
   REQUIRE(drv.converge() > 0);
   d = drv.deployment();

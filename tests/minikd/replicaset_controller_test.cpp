@@ -52,6 +52,10 @@ TEST_CASE("replicaset: creates pods from its template with a controller referenc
   CHECK(st["fullyLabeledReplicas"] == 3);
   CHECK(st["readyReplicas"] == 0);
   CHECK(st["observedGeneration"] == 1);
+  auto events = f.api.list(*api::findResourceByKey("events"), "default", api::Filter{}).items;
+  REQUIRE(events.size() == 3);
+  CHECK((*events[0])["reason"] == "SuccessfulCreate");
+  CHECK((*events[0])["involvedObject"]["name"] == "web");
 }
 
 TEST_CASE("replicaset: scales up and down, removing not-ready then newest pods first", "[workloads]") {
