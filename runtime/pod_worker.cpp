@@ -62,6 +62,7 @@ struct PodWorker::Container {
   int restart_count = 0;
   int starts = 0;              // start attempts by this worker (running or failed)
   bool ran_before = false;     // a previous minikd run started it (restart counts on)
+  bool ran = false;            // started successfully at least once by this worker
   Json state = {{"waiting", {{"reason", "ContainerCreating"}}}};
   Json last_state = Json::object();
   bool ready = false;
@@ -317,6 +318,7 @@ void PodWorker::advance(Pod& p, const Json& pod) {
     for (auto* list : {&p.init, &p.containers})
       for (auto& c : *list)
         if (c.proc && !c.kill_deadline) runProbes(p, c, pod);
+    pollExits(p, pod);  // a container a probe just stopped
   }
   writeStatus(p, pod);
   // A finished pod gives its sandbox and address back (its status keeps the IP).
@@ -497,6 +499,7 @@ void PodWorker::startContainer(Pod& p, Container& c, const Json& pod) {
     return;
   }
   c.started_at = clock_.now();
+  c.ran = true;
   c.state = {{"running", {{"startedAt", formatRfc3339(c.started_at)}}}};
   c.started = !cj->contains("startupProbe");
   c.ready = false;
@@ -767,7 +770,7 @@ Json PodWorker::buildStatus(Pod& p, const Json& pod) {
     all_ready = all_ready && cs["ready"].get<bool>();
     if (!c.done) all_done = false;
     if (c.done && c.last_exit != 0) all_ok = false;
-    if (c.starts == 0 && !c.ran_before) any_never_ran = true;
+    if (!c.ran && !c.ran_before) any_never_ran = true;
     statuses.push_back(std::move(cs));
   }
   std::string phase = "Pending";
