@@ -30,9 +30,12 @@ std::string Context::kubeconfigPath() const {
 const ClusterAccess& Context::access() {
   if (access_) return *access_;
   std::string path = kubeconfigPath();
-  if (::access(path.c_str(), F_OK) != 0 && !args.has("kubeconfig") && !std::getenv("KUBECONFIG"))
-    throw UnreachableError("minikd is not running (no kubeconfig at /var/lib/minikd/kubeconfig or " + path +
+  if (::access(path.c_str(), F_OK) != 0) {
+    bool defaulted = !args.has("kubeconfig") && !std::getenv("KUBECONFIG");
+    throw UnreachableError("minikd is not running (no kubeconfig at " +
+                           (defaulted ? "/var/lib/minikd/kubeconfig or " + path : path) +
                            "): start it with `sudo minikd up`");
+  }
   Json config = loadKubeconfig(path);
   // ~/.kube/config may hold other clusters: prefer the context `minikd kubeconfig --merge` adds.
   bool shared_file = !args.has("kubeconfig") && !std::getenv("KUBECONFIG") && path.find("/.kube/config") != std::string::npos;

@@ -28,7 +28,9 @@ class Section {
         out += "\n" + v.substr(1);
         continue;
       }
-      out += std::string(w - k.size() - 1 + 2, ' ') + v + "\n";
+      std::string line = std::string(w - k.size() - 1 + 2, ' ') + v;
+      while (!line.empty() && line.back() == ' ') line.pop_back();
+      out += line + "\n";
     }
     return out;
   }
@@ -61,7 +63,8 @@ std::string mapLines(const Json& m, size_t pad) {
 std::string selectorText(const Json& sel) {
   if (!sel.is_object()) return "<none>";
   std::string out;
-  for (auto it = sel.value("matchLabels", Json::object()).begin(); it != sel.value("matchLabels", Json::object()).end(); ++it) {
+  const Json labels = sel.value("matchLabels", Json::object());
+  for (auto it = labels.begin(); it != labels.end(); ++it) {
     if (!out.empty()) out += ",";
     out += it.key() + "=" + it.value().get<std::string>();
   }
@@ -176,7 +179,7 @@ std::string containersBlock(const Json& containers, const Json& statuses, const 
     }
     std::string env;
     for (const auto& e : c.value("env", Json::array())) {
-      env += indent + "      " + e.value("name", "") + ":  " +
+      env += indent + "    " + e.value("name", "") + ":  " +
              (e.contains("value") ? e["value"].get<std::string>() : std::string("<set from a source>")) + "\n";
     }
     if (env.empty()) sec.add("Environment", "<none>");

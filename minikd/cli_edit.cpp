@@ -216,7 +216,8 @@ int cmdEdit(Context& ctx) {
       // Reopen with the error on top, like kubectl; an unchanged second attempt gives up.
       std::string again = header + "# " + problem + "\n#\n" + edited;
       if (again == text) {
-        ctx.err << "error: " << problem << "\nA copy of your changes has been stored to \"" << tmpl << "\"\n";
+        ctx.err << (problem.rfind("error", 0) == 0 || problem.rfind("Error", 0) == 0 || problem.rfind("The ", 0) == 0 ? "" : "error: ")
+                << problem << "\nA copy of your changes has been stored to \"" << tmpl << "\"\n";
         rc = 1;
         break;
       }

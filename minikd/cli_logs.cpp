@@ -22,11 +22,13 @@ Json resolvePod(Context& ctx, const std::string& arg, const std::string& maybe_n
   Json owner = ctx.api().get(objectPath(r, ns, name));
   std::string selector;
   if (r.kind == "Service") {
-    for (auto it = owner["spec"].value("selector", Json::object()).begin(); it != owner["spec"].value("selector", Json::object()).end(); ++it)
+    const Json labels = owner["spec"].value("selector", Json::object());
+    for (auto it = labels.begin(); it != labels.end(); ++it)
       selector += (selector.empty() ? "" : ",") + it.key() + "=" + it.value().get<std::string>();
   } else {
     const Json sel = owner["spec"].value("selector", Json::object());
-    for (auto it = sel.value("matchLabels", Json::object()).begin(); it != sel.value("matchLabels", Json::object()).end(); ++it)
+    const Json labels = sel.value("matchLabels", Json::object());
+    for (auto it = labels.begin(); it != labels.end(); ++it)
       selector += (selector.empty() ? "" : ",") + it.key() + "=" + it.value().get<std::string>();
   }
   if (selector.empty()) throw UsageError("error: " + kindPrefix(r) + "/" + name + " has no selector to find its pods");

@@ -156,7 +156,12 @@ expect_eq "applied field restored" "$(jq -r '.data.a' <<<"$json")" "1"
 expect_eq "unapplied field kept" "$(jq -r '.data.b' <<<"$json")" "2"
 
 # edit with a scripted editor.
-out=$(EDITOR="sed -i s/zip:.*/zip:\ \"99999\"/" m edit cm cli-cm) || fail "edit: $out"
+cat >"$STATE/editor.sh" <<'SH'
+#!/bin/sh
+sed -i 's/^  zip: .*/  zip: "99999"/' "$1"
+SH
+chmod +x "$STATE/editor.sh"
+out=$(EDITOR="$STATE/editor.sh" m edit cm cli-cm) || fail "edit: $out"
 expect_eq "edit" "$out" "configmap/cli-cm edited"
 expect_eq "edited value" "$(m get cm cli-cm -o 'jsonpath={.data.zip}')" "99999"
 
