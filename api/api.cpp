@@ -121,6 +121,8 @@ Json Api::create(const ResourceInfo& r, const std::string& ns, Json obj, const W
                         "deletionGracePeriodSeconds"})
     md.erase(k);
   if (r.has_status && r.kind != "Node" && r.kind != "Namespace") obj.erase("status");
+  // As the apiserver's pod strategy: a new pod is Pending until a node runs it.
+  if (r.kind == "Pod") obj["status"] = {{"phase", "Pending"}, {"qosClass", "BestEffort"}};
   checkWarnings(r, obj, w);
   bool generated = nameOf(obj).empty() && md.contains("generateName") && md["generateName"].is_string();
   for (int attempt = 0;; ++attempt) {

@@ -1,5 +1,14 @@
 #include "minikd/parts.h"
 
+#include "minikd/default_services.h"
+#include "minikd/deployment_controller.h"
+#include "minikd/endpoints_controller.h"
+#include "minikd/endpointslice_controller.h"
+#include "minikd/garbage_collector.h"
+#include "minikd/replicaset_controller.h"
+#include "minikd/service_allocator.h"
+#include "web/dashboard.h"  // dashboard
+
 #include <arpa/inet.h>
 
 #include <iostream>
@@ -24,8 +33,18 @@ struct Parts::Impl {
   NodeInfo node;
   api::Pki pki;
   NamespaceController namespaces{api};
+  std::unique_ptr<ServiceAllocator> allocator;
+  std::unique_ptr<EndpointsController> endpoints;
+  std::unique_ptr<EndpointSliceController> slices;
+  std::unique_ptr<ReplicaSetController> replicasets;
+  std::unique_ptr<DeploymentController> deployments;
+  std::unique_ptr<GarbageCollector> gc;
   std::vector<std::jthread> threads;  // stopped and joined in reverse order
   std::string dashboard_url;
+  // --- dashboard (web/) ---
+  std::unique_ptr<web::Dashboard> dashboard;
+  std::jthread dashboard_thread;  // runs dashboard->run(); stopped in Parts::stop() before `threads`
+  // --- end dashboard ---
 
   Impl(api::Api& a, const UpOptions& o, const NodeInfo& n, const api::Pki& p) : api(a), options(o), node(n), pki(p) {}
 };
@@ -35,15 +54,57 @@ Parts::Parts(api::Api& api, const UpOptions& options, const NodeInfo& node, cons
 
 Parts::~Parts() { stop(); }
 
-void Parts::registerAdmission() {}
+void Parts::registerAdmission() {
+  auto& i = *impl_;
+  ServiceAllocator::Options ao;
+  ao.service_cidr = i.options.service_cidr;
+  ao.load_balancer_ip = i.node.ip;
+  i.allocator = std::make_unique<ServiceAllocator>(i.api, ao);
+  i.allocator->install();
+  DefaultServicesOptions d;
+  d.service_cidr = i.options.service_cidr;
+  d.api_ip = i.node.ip;
+  d.api_port = std::stoi(i.options.listen.substr(i.options.listen.rfind(':') + 1));
+  d.dns_ip = i.node.ip;
+  ensureDefaultServices(i.api, d);
+}
 
 void Parts::startControllers() {
   auto& i = *impl_;
   i.threads.emplace_back([&i](std::stop_token st) { runNodeHeartbeat(i.api, i.node, st); });
   i.threads.emplace_back([&i](std::stop_token st) { i.namespaces.run(st); });
+  if (!i.options.controllers) return;
+  i.endpoints = std::make_unique<EndpointsController>(i.api);
+  i.slices = std::make_unique<EndpointSliceController>(i.api);
+  i.replicasets = std::make_unique<ReplicaSetController>(i.api);
+  i.deployments = std::make_unique<DeploymentController>(i.api);
+  i.gc = std::make_unique<GarbageCollector>(i.api);
+  i.threads.emplace_back([&i](std::stop_token st) { i.endpoints->run(st); });
+  i.threads.emplace_back([&i](std::stop_token st) { i.slices->run(st); });
+  i.threads.emplace_back([&i](std::stop_token st) { i.replicasets->run(st); });
+  i.threads.emplace_back([&i](std::stop_token st) { i.deployments->run(st); });
+  i.threads.emplace_back([&i](std::stop_token st) { i.gc->run(st); });
 }
 
-void Parts::startNodeParts(StepTimer& step, api::ApiHandler& handler) {}
+void Parts::startNodeParts(StepTimer& step, api::ApiHandler& handler) {
+  // --- dashboard (web/): the page and the API behind a login session, on options.dashboard_listen ---
+  if (impl_->options.dashboard) {
+    auto& i = *impl_;
+    const std::string& listen = i.options.dashboard_listen;
+    size_t colon = listen.rfind(':');
+    if (colon == std::string::npos) throw std::invalid_argument("--dashboard-listen: want host:port, got \"" + listen + "\"");
+    web::DashboardConfig dc;
+    dc.host = listen.substr(0, colon);
+    dc.port = std::stoi(listen.substr(colon + 1));
+    dc.status = [this] { return status(); };
+    dc.link_file = i.options.state_dir + "/dashboard-url";  // 0600, rewritten after each login
+    i.dashboard = std::make_unique<web::Dashboard>(i.api, dc, nullptr);
+    step("dashboard http://" + listen, [&] { i.dashboard->bind(); });
+    i.dashboard_thread = std::jthread([d = i.dashboard.get()] { d->run(); });
+    i.dashboard_url = i.dashboard->loginUrl();
+  }
+  // --- end dashboard ---
+}
 
 void Parts::applyFiles(StepTimer& step) {}
 
@@ -61,6 +122,10 @@ api::Json Parts::status() const {
 
 void Parts::stop() {
   if (!impl_) return;
+  // --- dashboard ---
+  if (impl_->dashboard) impl_->dashboard->stop();
+  if (impl_->dashboard_thread.joinable()) impl_->dashboard_thread.join();
+  // --- end dashboard ---
   auto& t = impl_->threads;
   for (auto it = t.rbegin(); it != t.rend(); ++it) it->request_stop();
   for (auto it = t.rbegin(); it != t.rend(); ++it)
