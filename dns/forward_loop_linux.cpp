@@ -231,19 +231,22 @@ void ForwardLoop::onUpstreamTcp(int fd, uint32_t events) {
   }
   if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
     uint8_t tmp[16384];
-    while (true) {
+    bool eof = false;
+    while (!eof) {
       const ssize_t n = ::recv(fd, tmp, sizeof tmp, MSG_DONTWAIT);
-      if (n == 0) return fail();
+      if (n == 0) eof = true;  // the upstream may close right after its answer: check what arrived
       if (n < 0) {
         if (errno == EAGAIN) break;
         return fail();
       }
-      c.in.insert(c.in.end(), tmp, tmp + n);
+      if (n > 0) c.in.insert(c.in.end(), tmp, tmp + n);
       if (c.in.size() > kMaxMessage + 2) return fail();
     }
-    if (c.in.size() < 2) return;
-    const size_t len = size_t(c.in[0]) << 8 | c.in[1];
-    if (c.in.size() < 2 + len) return;
+    const size_t len = c.in.size() >= 2 ? size_t(c.in[0]) << 8 | c.in[1] : 0;
+    if (c.in.size() < 2 || c.in.size() < 2 + len) {
+      if (eof) fail();
+      return;
+    }
     std::memcpy(buf_.data(), c.in.data() + 2, len);
     closeUpstreamTcp(fd);
     auto p = pending_.find(id);

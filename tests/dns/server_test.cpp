@@ -123,6 +123,7 @@ TEST_CASE("dig: forwarding, cache, TCP retry on a truncated upstream answer, SER
   CHECK(nx.status == "NXDOMAIN");
 
   auto big = s.dig("big.example.com TXT");
+  INFO(big.raw);
   CHECK(big.answer.size() == 40);
   CHECK(s.upstream.tcp_queries >= 1);
 
