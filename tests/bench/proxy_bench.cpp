@@ -281,6 +281,8 @@ int main(int argc, char** argv) {
     // (c) API → kernel latency through a running Proxier (which takes over the table with a full sync).
     api::Store store(":memory:", 100000);
     api::Api api(store);
+    api.create(*api::findResource("", "namespaces"), "",
+               {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "default"}}}});
     auto& svcs = *api::findResource("", "services");
     auto& slices = *api::findResource("discovery.k8s.io", "endpointslices");
     for (int i = 0; i < n; ++i) {
