@@ -424,6 +424,7 @@ ApiServer::ApiServer(Api& api, ServerConfig config, PodLogs* logs)
   int threads = config_.threads;
   server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   server_->set_payload_max_length(64 * 1024 * 1024);
+  server_->set_tcp_nodelay(true);  // without it Nagle + delayed ACK add ~40 ms to small responses
   server_->set_keep_alive_max_count(100000);
   server_->set_keep_alive_timeout(60);
   server_->set_read_timeout(60);

@@ -90,6 +90,7 @@ int main(int argc, char** argv) {
     c->enable_server_certificate_verification(true);
     c->set_bearer_token_auth(pki.token.c_str());
     c->set_keep_alive(true);
+    c->set_tcp_nodelay(true);
     c->set_read_timeout(30, 0);
     return c;
   };
