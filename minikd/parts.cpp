@@ -9,7 +9,19 @@
 #include "minikd/service_allocator.h"
 #include "web/dashboard.h"  // dashboard
 
+#include "api/pki.h"
+#include "minikd/yaml.h"
+#include "net/ipam.h"
+#include "net/pod_network_linux.h"
+#include "runtime/clock.h"
+#include "runtime/pod_logs.h"
+#include "runtime/pod_worker.h"
+#include "runtime/process_launcher.h"
+
 #include <arpa/inet.h>
+
+#include <algorithm>
+#include <filesystem>
 
 #include <iostream>
 
@@ -25,7 +37,24 @@ std::string gatewayOf(const std::string& cidr) {
   return buf;
 }
 
-void cleanupHost(const UpOptions& options) {}
+static net::NetworkConfig networkConfig(const UpOptions& o);
+static runtime::RuntimeConfig runtimeConfig(const UpOptions& o, const NodeInfo& node);
+
+void cleanupHost(const UpOptions& o) {
+  if (!std::filesystem::exists(o.state_dir + "/store.db")) return;
+  // Container processes a crashed run left (from the runtime's pid file), then their sandboxes and the bridge.
+  api::Store store(o.state_dir + "/store.db");
+  api::Api api(store, {.graceful_pod_deletion = true, .node_name = o.node_name});
+  auto nc = networkConfig(o);
+  net::LinuxPodNetwork network(nc);
+  net::Ipam ipam = net::Ipam::forGateway(nc.gateway, nc.prefix_len);
+  auto launcher = runtime::makeLinuxProcessLauncher();
+  runtime::SystemClock clock;
+  NodeInfo node{o.node_name, nc.gateway, o.pod_cidr};
+  runtime::PodWorker worker(api, network, ipam, *launcher, clock, runtimeConfig(o, node));
+  worker.cleanupLeftovers();
+  network.removeAll();
+}
 
 struct Parts::Impl {
   api::Api& api;
@@ -39,6 +68,17 @@ struct Parts::Impl {
   std::unique_ptr<ReplicaSetController> replicasets;
   std::unique_ptr<DeploymentController> deployments;
   std::unique_ptr<GarbageCollector> gc;
+  // Pods (runtime/, net/): stopped in stop() after the threads, then the host is cleaned.
+  runtime::SystemClock clock;
+  std::unique_ptr<net::LinuxPodNetwork> network;
+  std::unique_ptr<net::Ipam> ipam;
+  std::unique_ptr<runtime::ProcessLauncher> launcher;
+  std::unique_ptr<runtime::PodWorker> worker;
+  std::unique_ptr<runtime::RuntimePodLogs> pod_logs;
+  std::jthread worker_thread;
+  // The API also listens on the bridge gateway so that pods reach it (the `kubernetes` Service).
+  std::unique_ptr<api::ApiServer> gateway_api;
+  std::jthread gateway_api_thread;
   std::vector<std::jthread> threads;  // stopped and joined in reverse order
   std::string dashboard_url;
   // --- dashboard (web/) ---
@@ -86,7 +126,77 @@ void Parts::startControllers() {
   i.threads.emplace_back([&i](std::stop_token st) { i.gc->run(st); });
 }
 
+static net::NetworkConfig networkConfig(const UpOptions& o) {
+  net::NetworkConfig c;
+  c.bridge = o.bridge;
+  c.gateway = gatewayOf(o.pod_cidr);
+  c.prefix_len = std::stoi(o.pod_cidr.substr(o.pod_cidr.find('/') + 1));
+  return c;
+}
+
+static runtime::RuntimeConfig runtimeConfig(const UpOptions& o, const NodeInfo& node) {
+  runtime::RuntimeConfig rc;
+  rc.node_name = o.node_name;
+  rc.state_dir = o.state_dir;
+  rc.cluster_dns_ip = o.cluster_dns;
+  rc.cluster_domain = o.cluster_domain;
+  rc.host_ip = node.ip;
+  return rc;
+}
+
+void Parts::startPods(StepTimer& step, api::ApiHandler& handler) {
+  auto& i = *impl_;
+  auto nc = networkConfig(i.options);
+  step("bridge " + nc.bridge + " " + nc.gateway, [&] {
+    i.network = std::make_unique<net::LinuxPodNetwork>(nc);
+    i.network->ensureBridge();
+    i.ipam.reset(new net::Ipam(net::Ipam::forGateway(nc.gateway, nc.prefix_len)));
+  });
+  step("pod runtime", [&] {
+    i.launcher = runtime::makeLinuxProcessLauncher();
+    i.worker = std::make_unique<runtime::PodWorker>(i.api, *i.network, *i.ipam, *i.launcher, i.clock,
+                                                    runtimeConfig(i.options, i.node));
+    i.pod_logs = std::make_unique<runtime::RuntimePodLogs>(i.api, i.clock, i.options.state_dir);
+    handler.setPodLogs(i.pod_logs.get());
+    i.worker->cleanupLeftovers();
+    i.worker_thread = std::jthread([&i](std::stop_token st) { i.worker->run(st); });
+  });
+  step("API on the gateway " + nc.gateway, [&] {
+    api::ServerConfig cfg;
+    cfg.host = nc.gateway;
+    cfg.port = std::stoi(i.options.listen.substr(i.options.listen.rfind(':') + 1));
+    cfg.cert_file = i.pki.server_cert_file;
+    cfg.key_file = i.pki.server_key_file;
+    cfg.token = i.pki.token;
+    cfg.threads = 16;
+    i.gateway_api = std::make_unique<api::ApiServer>(i.api, cfg, i.pod_logs.get());
+    i.gateway_api->bind();
+    i.gateway_api_thread = std::jthread([&i] { i.gateway_api->run(); });
+  });
+}
+
+void Parts::stopPods() {
+  auto& i = *impl_;
+  if (i.gateway_api) i.gateway_api->stop();
+  if (i.gateway_api_thread.joinable()) i.gateway_api_thread.join();
+  if (i.worker_thread.joinable()) {
+    i.worker_thread.request_stop();
+    i.worker_thread.join();
+  }
+  if (i.worker) i.worker->stopAll();
+  if (i.network) {
+    try {
+      i.network->removeAll();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "minikd: removing the pod network: %s\n", e.what());
+    }
+  }
+  i.worker.reset();
+  i.network.reset();
+}
+
 void Parts::startNodeParts(StepTimer& step, api::ApiHandler& handler) {
+  if (impl_->options.pods) startPods(step, handler);
   // --- dashboard (web/): the page and the API behind a login session, on options.dashboard_listen ---
   if (impl_->options.dashboard) {
     auto& i = *impl_;
@@ -98,7 +208,7 @@ void Parts::startNodeParts(StepTimer& step, api::ApiHandler& handler) {
     dc.port = std::stoi(listen.substr(colon + 1));
     dc.status = [this] { return status(); };
     dc.link_file = i.options.state_dir + "/dashboard-url";  // 0600, rewritten after each login
-    i.dashboard = std::make_unique<web::Dashboard>(i.api, dc, nullptr);
+    i.dashboard = std::make_unique<web::Dashboard>(i.api, dc, i.pod_logs.get());
     step("dashboard http://" + listen, [&] { i.dashboard->bind(); });
     i.dashboard_thread = std::jthread([d = i.dashboard.get()] { d->run(); });
     i.dashboard_url = i.dashboard->loginUrl();
@@ -106,7 +216,53 @@ void Parts::startNodeParts(StepTimer& step, api::ApiHandler& handler) {
   // --- end dashboard ---
 }
 
-void Parts::applyFiles(StepTimer& step) {}
+namespace {
+
+std::vector<std::string> manifestFiles(const std::string& path) {
+  namespace fs = std::filesystem;
+  if (!fs::is_directory(path)) return {path};
+  std::vector<std::string> out;
+  for (const auto& e : fs::directory_iterator(path)) {
+    auto ext = e.path().extension().string();
+    if (e.is_regular_file() && (ext == ".yaml" || ext == ".yml" || ext == ".json")) out.push_back(e.path().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+/// Server-side apply of one manifest document (a List is applied item by item).
+void applyDocument(api::Api& api, const api::Json& doc) {
+  if (!doc.is_object()) return;
+  if (doc.value("kind", "") == "List") {
+    for (const auto& item : doc.value("items", api::Json::array())) applyDocument(api, item);
+    return;
+  }
+  const auto* r = api::findResourceByKind(doc.value("apiVersion", ""), doc.value("kind", ""));
+  if (!r) throw std::runtime_error("unknown kind " + doc.value("apiVersion", "") + "/" + doc.value("kind", ""));
+  std::string ns = r->namespaced ? api::namespaceOf(doc) : "";
+  if (r->namespaced && ns.empty()) ns = "default";
+  api::WriteOptions w;
+  w.field_manager = "minikd-up";
+  w.force = true;
+  api.patch(*r, ns, api::nameOf(doc), "application/apply-patch+yaml", doc, api::Subresource::None, w);
+}
+
+}  // namespace
+
+void Parts::applyFiles(StepTimer& step) {
+  // A bad manifest is reported and skipped: it must not take the cluster down.
+  for (const auto& path : impl_->options.apply_files) {
+    step("apply " + path, [&] {
+      for (const auto& file : manifestFiles(path)) {
+        try {
+          for (const auto& doc : parseYamlDocuments(api::readFile(file))) applyDocument(impl_->api, doc);
+        } catch (const std::exception& e) {
+          std::printf("  \u2717 apply %s: %s\n", file.c_str(), e.what());
+        }
+      }
+    });
+  }
+}
 
 void Parts::printUrls() const {
   if (!impl_->dashboard_url.empty()) std::printf("  dashboard  %s\n", impl_->dashboard_url.c_str());
@@ -122,6 +278,7 @@ api::Json Parts::status() const {
 
 void Parts::stop() {
   if (!impl_) return;
+  stopPods();
   // --- dashboard ---
   if (impl_->dashboard) impl_->dashboard->stop();
   if (impl_->dashboard_thread.joinable()) impl_->dashboard_thread.join();

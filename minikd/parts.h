@@ -40,6 +40,8 @@ class Parts {
   void stop();
 
  private:
+  void startPods(StepTimer& step, api::ApiHandler& handler);
+  void stopPods();
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

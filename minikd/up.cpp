@@ -145,6 +145,12 @@ int runUp(const UpOptions& o) {
   std::string kubeconfig = o.state_dir + "/kubeconfig";
   api::writeFileAtomic(kubeconfig, api::makeKubeconfig(url, pki.ca_pem, pki.token), 0600);
   std::jthread server_thread([&] { server.run(); });
+  // Destroyed before server_thread (declared after it): stops the server on every path, so the join
+  // cannot hang when a later step throws.
+  struct StopServer {
+    api::ApiServer& s;
+    ~StopServer() { s.stop(); }
+  } stop_server{server};
 
   step("controllers", [&] { parts.startControllers(); });
   parts.startNodeParts(step, server.handler());
