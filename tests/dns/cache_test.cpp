@@ -86,7 +86,7 @@ TEST_CASE("negative answers are cached for min(SOA TTL, SOA minimum)", "[dns]") 
   CHECK_FALSE(cache.store(q, reply(q, rcode::kNoError, std::nullopt, std::nullopt), t0));
 }
 
-TEST_CASE("SERVFAIL, truncated and zero-TTL replies are not cached; max TTL caps", "[dns]") {
+TEST_CASE("SERVFAIL, truncated and zero-TTL replies are not cached, and the max TTL caps", "[dns]") {
   ResponseCache cache(100, 20);
   const auto t0 = ResponseCache::Clock::now();
   auto q = query("www.example.com");

@@ -27,7 +27,7 @@ TEST_CASE("services convert: ClusterIP, headless, ExternalName", "[dns]") {
   CHECK_NOTHROW(serviceFromJson(json::parse(R"({"metadata":5,"spec":{"ports":[{"port":"x"},7]}})")));
 }
 
-TEST_CASE("endpoint slices convert; a missing ready condition counts as ready", "[dns]") {
+TEST_CASE("endpoint slices convert, and a missing ready condition counts as ready", "[dns]") {
   auto slice = json::parse(R"({"metadata":{"name":"db-x","namespace":"shop","labels":{"kubernetes.io/service-name":"db"}},
     "addressType":"IPv4","ports":[{"name":"pg","port":5432,"protocol":"TCP"}],
     "endpoints":[{"addresses":["10.244.0.7"],"hostname":"db-0","conditions":{"ready":true}},
@@ -44,7 +44,7 @@ TEST_CASE("endpoint slices convert; a missing ready condition counts as ready", 
   CHECK_FALSE(sliceServiceName(json::parse(R"({"metadata":{"name":"x"}})")));
 }
 
-TEST_CASE("pods convert; host-network and finished pods have no DNS address", "[dns]") {
+TEST_CASE("pods convert, and host-network and finished pods have no DNS address", "[dns]") {
   auto pod = podFromJson(json::parse(R"({"metadata":{"name":"p","namespace":"shop"},"status":{"podIP":"10.244.0.5","podIPs":[{"ip":"10.244.0.5"}]}})"));
   REQUIRE(pod.ips.size() == 1);
   CHECK(pod.ips[0].toString() == "10.244.0.5");

@@ -135,7 +135,7 @@ TEST_CASE("SRV for named ports: ClusterIP target the service, headless one per e
   CHECK(a.answer.empty());
 }
 
-TEST_CASE("PTR for ClusterIPs, named endpoints and pods; other addresses are forwarded", "[dns]") {
+TEST_CASE("PTR for ClusterIPs, named endpoints and pods, other addresses forwarded", "[dns]") {
   Fixture f;
   CHECK(f.ask("42.0.96.10.in-addr.arpa", rrtype::kPtr).answer ==
         Lines{"42.0.96.10.in-addr.arpa. 5 PTR web.default.svc.cluster.local."});

@@ -137,7 +137,7 @@ TEST_CASE("dig: forwarding, cache, TCP retry on a truncated upstream answer, SER
   CHECK(s.dig("-x 192.0.2.9").status == "NOERROR");            // unknown addresses go upstream too
 }
 
-TEST_CASE("hostile packets are answered FORMERR or dropped; the server keeps serving", "[dns]") {
+TEST_CASE("hostile packets are answered FORMERR or dropped, the server keeps serving", "[dns]") {
   Server s;
   auto q = makeQuery("web.default.svc.cluster.local", rrtype::kA);
   std::vector<uint8_t> loop(q.begin(), q.begin() + 12);
