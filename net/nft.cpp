@@ -84,6 +84,9 @@ struct StatementText {
     }
     return "?";
   }
+  std::string operator()(const MatchRandomZero& m) const {
+    return "numgen random mod " + std::to_string(m.mod) + " == 0";
+  }
   std::string operator()(const Dnat& d) const {
     return "dnat to " + formatIpv4Addr(d.addr) + ":" + std::to_string(d.port);
   }

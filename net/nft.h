@@ -91,6 +91,11 @@ struct VmapLookup {
   uint32_t offset = 0;  // Numgen only
   bool operator==(const VmapLookup&) const = default;
 };
+/// `numgen random mod <mod> == 0`: true with probability 1/mod (a fresh draw per rule).
+struct MatchRandomZero {
+  uint32_t mod = 1;
+  bool operator==(const MatchRandomZero&) const = default;
+};
 /// `dnat to <addr>:<port>`.
 struct Dnat {
   uint32_t addr = 0;
@@ -112,7 +117,7 @@ struct Counter {
 };
 
 using NftStatement = std::variant<Verdict, MatchAddr, MatchL4Proto, MatchFibLocal, MatchMarkClear, MatchSaddrInSet,
-                                  UpdateSaddrSet, SetMark, VmapLookup, Dnat, Masquerade, Reject, Counter>;
+                                  UpdateSaddrSet, SetMark, VmapLookup, MatchRandomZero, Dnat, Masquerade, Reject, Counter>;
 
 /// A rule: statements evaluated left to right.
 struct NftRule {

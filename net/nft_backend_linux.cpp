@@ -212,6 +212,15 @@ struct ExprBuilder {
       }
     }
   }
+  void operator()(const MatchRandomZero& m) const {
+    nftnl_expr* e = newExpr("numgen");
+    nftnl_expr_set_u32(e, NFTNL_EXPR_NG_DREG, kReg1);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_NG_MODULUS, m.mod);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_NG_TYPE, NFT_NG_RANDOM);
+    nftnl_rule_add_expr(r, e);
+    uint32_t zero = 0;
+    cmp(r, kReg1, NFT_CMP_EQ, &zero, 4);
+  }
   void operator()(const Dnat& d) const {
     uint32_t addr = htonl(d.addr);
     uint16_t port = htons(d.port);

@@ -13,7 +13,6 @@ constexpr const char* kServiceIps = "service-ips";
 constexpr const char* kServiceNodePorts = "service-nodeports";
 constexpr const char* kNoEndpointServices = "no-endpoint-services";
 constexpr const char* kNoEndpointNodePorts = "no-endpoint-nodeports";
-constexpr const char* kEndpointPicks = "endpoint-picks";
 constexpr const char* kMarkForMasquerade = "mark-for-masquerade";
 constexpr const char* kMasquerading = "masquerading";
 constexpr const char* kServiceChecks = "service-checks";
@@ -195,7 +194,6 @@ ServiceRules planBaseRules(const ProxyConfig& config) {
   addSet(kServiceNodePorts, kNodePortKeyType);
   addSet(kNoEndpointServices, kServiceKeyType);
   addSet(kNoEndpointNodePorts, kNodePortKeyType);
-  addSet(kEndpointPicks, {NftKeyType::Mark});
 
   auto add = [&](NftChain c) { base.chains[c.name] = std::move(c); };
   add(chain("nat-prerouting", {rule({jumpTo(kServices)})}, NftBaseChain{"nat", NftHook::Prerouting, -100}));
@@ -226,10 +224,8 @@ void planPortWithEndpoints(const ServiceInfo& svc, const ServicePortInfo& port,
   std::string key = servicePortKey(svc, port);
   std::string svc_chain = "svc-" + key;
   size_t n = std::min<size_t>(eps.size(), SlotAllocator::kSlotSize);
-  uint32_t offset = slots.slotFor(key) * SlotAllocator::kSlotSize;
-  out.slot_keys.push_back(key);
-
   NftChain sc = chain(svc_chain, {rule({MatchFibLocal{true}, jumpTo(kMarkForMasquerade)})});
+  std::vector<NftRule> picks;
   for (size_t i = 0; i < n; ++i) {
     std::string ep_chain = "ep-" + key + "/" + endpointText(eps[i]);
     NftChain ec = chain(ep_chain, {rule({MatchAddr{true, {eps[i].ip, 32}, false}, jumpTo(kMarkForMasquerade)})});
@@ -241,9 +237,16 @@ void planPortWithEndpoints(const ServiceInfo& svc, const ServicePortInfo& port,
     }
     ec.rules.push_back(rule({MatchL4Proto{port.proto}, Dnat{eps[i].ip, eps[i].port}}));
     out.chains[ep_chain] = std::move(ec);
-    out.elements[kEndpointPicks][{{NftKeyType::Mark, offset + static_cast<uint32_t>(i)}}] = gotoChain(ep_chain);
+    // Endpoint i of n is taken with probability 1/(n-i) once 0..i-1 were passed: uniform overall.
+    // Plain rules, no set: the kernel validates (walks) verdict maps from every chain that looks one
+    // up, so a map shared by all services makes each commit quadratic, and anonymous per-service
+    // maps make loading quadratic.
+    if (i + 1 < n)
+      picks.push_back(rule({MatchRandomZero{static_cast<uint32_t>(n - i)}, gotoChain(ep_chain)}));
+    else
+      picks.push_back(rule({gotoChain(ep_chain)}));
   }
-  sc.rules.push_back(rule({VmapLookup{VmapKey::Numgen, kEndpointPicks, static_cast<uint32_t>(n), offset}}));
+  for (auto& r : picks) sc.rules.push_back(std::move(r));
   out.chains[svc_chain] = std::move(sc);
   out.elements[kServiceIps][serviceKey(svc.cluster_ip, port.proto, port.port)] = gotoChain(svc_chain);
   if (port.node_port) {

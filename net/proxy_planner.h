@@ -9,7 +9,7 @@
 //              fib daddr type local meta l4proto . th dport vmap @service-nodeports → goto np-<port>
 //   np-<port>: mark for masquerade, goto svc-<port>
 //   svc-<port>: fib saddr type local → mark (host → ClusterIP);  [ip saddr @aff-… goto ep-…]
-//              numgen random mod N offset <slot·4096> vmap @endpoint-picks   (ONE map for all services)
+//              rule i: numgen random mod (N-i) == 0 goto ep-i (last: goto) — no sets at all
 //   ep-<port>-<ip:port>: ip saddr <ip> → mark (hairpin); [update @aff-…]; dnat to ip:port
 //   nat-postrouting ─ jump masquerading (marked packets: masquerade fully-random)
 //   filter-input/forward/output: services without ready endpoints (@no-endpoint-*) → reject at once;

@@ -362,11 +362,11 @@ TEST_CASE("proxy: ClusterIP, UDP, hairpin, host, NodePort, readiness, zero endpo
     CHECK(tcpRequest(net.host, "127.0.0.1", 30080).err == ECONNREFUSED);
     CHECK(std::chrono::steady_clock::now() - t0 < 500ms);
 
+    syncs = proxier.stats().syncs;
     api.modify(slices, "default", "dns-x", [&](Json& s) {
       s["endpoints"] = Json::array();
       return true;
     });
-    syncs = proxier.stats().syncs;
     REQUIRE(waitFor([&] { return proxier.stats().syncs > syncs; }) < 100ms);
     // No backend answers any more. (ECONNREFUSED from the ICMP port unreachable of `reject` is what
     // kube-proxy gives; here the datagram is rejected but the client saw only a timeout: known gap.)
