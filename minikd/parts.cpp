@@ -11,6 +11,7 @@
 
 #include "api/pki.h"
 #include "minikd/yaml.h"
+#include "dns/dns_server.h"
 #include "net/ipam.h"
 #include "net/pod_network_linux.h"
 #include "runtime/clock.h"
@@ -79,6 +80,9 @@ struct Parts::Impl {
   // The API also listens on the bridge gateway so that pods reach it (the `kubernetes` Service).
   std::unique_ptr<api::ApiServer> gateway_api;
   std::jthread gateway_api_thread;
+  // Cluster DNS on the bridge gateway (10.96.0.10 reaches it through the kube-dns Service).
+  std::unique_ptr<dns::DnsServer> dns;
+  std::jthread dns_thread;
   std::vector<std::jthread> threads;  // stopped and joined in reverse order
   std::string dashboard_url;
   // --- dashboard (web/) ---
@@ -195,8 +199,21 @@ void Parts::stopPods() {
   i.network.reset();
 }
 
+void Parts::startDns(StepTimer& step) {
+  auto& i = *impl_;
+  dns::DnsConfig c;
+  c.listen = {i.node.ip + ":53"};
+  c.cluster_domain = i.options.cluster_domain;
+  c.upstreams = i.options.dns_upstreams;
+  c.nameserver_ip = i.options.cluster_dns;
+  step("cluster DNS " + c.listen[0], [&] { i.dns = std::make_unique<dns::DnsServer>(i.api, c); });
+  i.dns_thread = std::jthread([&i](std::stop_token st) { i.dns->run(st); });
+}
+
 void Parts::startNodeParts(StepTimer& step, api::ApiHandler& handler) {
   if (impl_->options.pods) startPods(step, handler);
+  // DNS answers on the pod network's gateway: without pods there is no one to ask it.
+  if (impl_->options.pods && impl_->options.dns) startDns(step);
   // --- dashboard (web/): the page and the API behind a login session, on options.dashboard_listen ---
   if (impl_->options.dashboard) {
     auto& i = *impl_;
@@ -278,6 +295,10 @@ api::Json Parts::status() const {
 
 void Parts::stop() {
   if (!impl_) return;
+  if (impl_->dns_thread.joinable()) {
+    impl_->dns_thread.request_stop();
+    impl_->dns_thread.join();
+  }
   stopPods();
   // --- dashboard ---
   if (impl_->dashboard) impl_->dashboard->stop();

@@ -42,6 +42,7 @@ class Parts {
  private:
   void startPods(StepTimer& step, api::ApiHandler& handler);
   void stopPods();
+  void startDns(StepTimer& step);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
