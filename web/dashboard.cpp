@@ -183,7 +183,8 @@ void Dashboard::installWatch() {
     }
     res.status = 200;
     res.set_header("Cache-Control", "no-cache, private");
-    res.set_chunked_content_provider("application/json", [this, watch, expired, resources](size_t, httplib::DataSink& sink) {
+    // Not a type httplib compresses: a compressor would hold the events back until its buffer fills.
+    res.set_chunked_content_provider("application/x-ndjson", [this, watch, expired, resources](size_t, httplib::DataSink& sink) {
       if (!watch) {
         sink.write(expired.data(), expired.size());
         sink.done();
