@@ -12,6 +12,31 @@ namespace workload {
 
 using api::Json;
 
+namespace {
+
+/// Drops nulls, empty objects and empty arrays, recursively: a template sent by kubectl (Go structs:
+/// `creationTimestamp: null`, `resources: {}`) equals the same template without them, as in Kubernetes'
+/// semantic equality.
+Json normalized(const Json& v) {
+  if (v.is_object()) {
+    Json out = Json::object();
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      Json n = normalized(*it);
+      if (n.is_null() || ((n.is_object() || n.is_array()) && n.empty())) continue;
+      out[it.key()] = std::move(n);
+    }
+    return out;
+  }
+  if (v.is_array()) {
+    Json out = Json::array();
+    for (const auto& item : v) out.push_back(normalized(item));
+    return out;
+  }
+  return v;
+}
+
+}  // namespace
+
 std::string podTemplateHash(const Json& pod_template, std::optional<int64_t> collision_count) {
   uint32_t h = 2166136261u;
   auto feed = [&h](const std::string& bytes) {
@@ -20,7 +45,7 @@ std::string podTemplateHash(const Json& pod_template, std::optional<int64_t> col
       h *= 16777619u;
     }
   };
-  feed(pod_template.dump());
+  feed(normalized(pod_template).dump());
   if (collision_count) feed(std::to_string(*collision_count));
   // Kubernetes' rand.SafeEncodeString: no vowels (no words) and no look-alike characters.
   static constexpr std::string_view kAlphanums = "bcdfghjklmnpqrstvwxz2456789";
@@ -66,7 +91,7 @@ bool equalIgnoreHash(const Json& a, const Json& b) {
     if (t.is_object() && t.contains("metadata") && t["metadata"].empty()) t.erase("metadata");
     return t;
   };
-  return strip(a) == strip(b);
+  return normalized(strip(a)) == normalized(strip(b));
 }
 
 }  // namespace workload

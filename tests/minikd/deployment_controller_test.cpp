@@ -108,6 +108,12 @@ TEST_CASE("deployment: pod-template-hash is stable, short and changes with the t
   labelled["metadata"]["labels"]["pod-template-hash"] = h1;
   CHECK(workload::equalIgnoreHash(labelled, t1));
   CHECK_FALSE(workload::equalIgnoreHash(labelled, t2));
+  // What kubectl rollout undo sends (Go structs): nulls and empty objects do not make a new template.
+  Json from_kubectl = t1;
+  from_kubectl["metadata"]["creationTimestamp"] = nullptr;
+  from_kubectl["spec"]["containers"][0]["resources"] = Json::object();
+  CHECK(workload::equalIgnoreHash(labelled, from_kubectl));
+  CHECK(workload::podTemplateHash(from_kubectl, std::nullopt) == h1);
 }
 
 TEST_CASE("deployment: creates <name>-<hash> ReplicaSet, reaches complete status", "[workloads]") {
