@@ -13,6 +13,8 @@
 #include "minikd/yaml.h"
 #include "dns/dns_server.h"
 #include "net/ipam.h"
+#include "net/nft_backend_linux.h"
+#include "net/proxier.h"
 #include "net/pod_network_linux.h"
 #include "runtime/clock.h"
 #include "runtime/pod_logs.h"
@@ -54,6 +56,12 @@ void cleanupHost(const UpOptions& o) {
   NodeInfo node{o.node_name, nc.gateway, o.pod_cidr};
   runtime::PodWorker worker(api, network, ipam, *launcher, clock, runtimeConfig(o, node));
   worker.cleanupLeftovers();
+  net::NftBackendLinux nft(net::NftBackendLinux::Options{o.service_cidr, o.bridge, false});
+  try {
+    nft.removeTable(o.nft_table);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "minikd down: nft table %s: %s, ignoring\n", o.nft_table.c_str(), e.what());
+  }
   network.removeAll();
 }
 
@@ -80,6 +88,10 @@ struct Parts::Impl {
   // The API also listens on the bridge gateway so that pods reach it (the `kubernetes` Service).
   std::unique_ptr<api::ApiServer> gateway_api;
   std::jthread gateway_api_thread;
+  // The nftables service proxy (table options.nft_table); its table and route go at stop.
+  std::unique_ptr<net::NftBackendLinux> nft;
+  std::unique_ptr<net::Proxier> proxier;
+  std::jthread proxy_thread;
   // Cluster DNS on the bridge gateway (10.96.0.10 reaches it through the kube-dns Service).
   std::unique_ptr<dns::DnsServer> dns;
   std::jthread dns_thread;
@@ -210,8 +222,47 @@ void Parts::startDns(StepTimer& step) {
   i.dns_thread = std::jthread([&i](std::stop_token st) { i.dns->run(st); });
 }
 
+static net::ProxyConfig proxyConfig(const UpOptions& o, const NodeInfo& node) {
+  net::ProxyConfig pc;
+  pc.table = o.nft_table;
+  pc.service_cidr = o.service_cidr;
+  pc.pod_cidr = o.pod_cidr;
+  pc.bridge = o.bridge;
+  pc.node_ips = {node.ip};
+  return pc;
+}
+
+void Parts::startProxy(StepTimer& step) {
+  auto& i = *impl_;
+  auto pc = proxyConfig(i.options, i.node);
+  step("service proxy (nft table ip " + pc.table + ")", [&] {
+    i.nft = std::make_unique<net::NftBackendLinux>(net::NftBackendLinux::Options{pc.service_cidr, pc.bridge, true});
+    i.proxier = std::make_unique<net::Proxier>(i.api, *i.nft, pc);
+  });
+  i.proxy_thread = std::jthread([&i](std::stop_token st) { i.proxier->run(st); });
+}
+
+void Parts::stopProxy() {
+  auto& i = *impl_;
+  if (i.proxy_thread.joinable()) {
+    i.proxy_thread.request_stop();
+    i.proxy_thread.join();
+  }
+  if (i.proxier) {
+    try {
+      i.proxier->removeAll();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "minikd: removing the nft table: %s\n", e.what());
+    }
+  }
+  i.proxier.reset();
+  i.nft.reset();
+}
+
 void Parts::startNodeParts(StepTimer& step, api::ApiHandler& handler) {
   if (impl_->options.pods) startPods(step, handler);
+  // The proxy routes the service CIDR to the bridge: it needs the pod network.
+  if (impl_->options.pods && impl_->options.proxy) startProxy(step);
   // DNS answers on the pod network's gateway: without pods there is no one to ask it.
   if (impl_->options.pods && impl_->options.dns) startDns(step);
   // --- dashboard (web/): the page and the API behind a login session, on options.dashboard_listen ---
@@ -299,6 +350,7 @@ void Parts::stop() {
     impl_->dns_thread.request_stop();
     impl_->dns_thread.join();
   }
+  stopProxy();
   stopPods();
   // --- dashboard ---
   if (impl_->dashboard) impl_->dashboard->stop();

@@ -43,6 +43,8 @@ class Parts {
   void startPods(StepTimer& step, api::ApiHandler& handler);
   void stopPods();
   void startDns(StepTimer& step);
+  void startProxy(StepTimer& step);
+  void stopProxy();
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
