@@ -10,5 +10,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 install -m 0755 "$bin" /usr/local/bin/minikd
 apply=()
-[ -d "$root/examples/shop" ] && apply=(--apply "$root/examples/shop")
+if [ -d "$root/examples/shop" ]; then
+  apply=(--apply "$root/examples/shop")
+  echo "The example shop (examples/shop) answers at http://127.0.0.1:30080/ once its pods are Ready."
+fi
 exec /usr/local/bin/minikd up --state-dir "$state" "${apply[@]}"
