@@ -337,10 +337,35 @@ void Parts::printUrls() const {
 }
 
 api::Json Parts::status() const {
+  const auto& i = *impl_;
   api::Json comps = api::Json::array();
-  bool store_ok = impl_->api.store().healthy();
-  comps.push_back({{"name", "api"}, {"healthy", true}, {"message", "serving"}});
-  comps.push_back({{"name", "store"}, {"healthy", store_ok}, {"message", store_ok ? "SQLite answering" : "SQLite not answering"}});
+  auto add = [&](const char* name, bool enabled, bool healthy, const std::string& msg) {
+    comps.push_back({{"name", name}, {"enabled", enabled}, {"healthy", !enabled || healthy},
+                     {"message", enabled ? msg : "disabled"}});
+  };
+  bool store_ok = i.api.store().healthy();
+  add("api", true, true, "serving");
+  add("store", true, store_ok, store_ok ? "SQLite answering" : "SQLite not answering");
+  add("controllers", i.options.controllers, static_cast<bool>(i.gc), "running");
+  add("pods", i.options.pods, i.worker_thread.joinable(),
+      i.worker ? std::to_string(i.worker->trackedPods()) + " pods on bridge " + i.options.bridge : "not started");
+  if (i.proxier) {
+    auto st = i.proxier->stats();
+    add("proxy", true, st.syncs > 0,
+        std::to_string(st.services) + " services in nft table ip " + i.options.nft_table + ", " +
+            std::to_string(st.syncs) + " syncs, " + std::to_string(st.failures) + " failed");
+  } else {
+    add("proxy", i.options.proxy && i.options.pods, false, "not started");
+  }
+  if (i.dns) {
+    const auto& st = i.dns->stats();
+    add("dns", true, true,
+        std::to_string(st.udp_queries + st.tcp_queries) + " queries, " + std::to_string(st.forwarded) +
+            " forwarded, " + std::to_string(st.servfail) + " SERVFAIL");
+  } else {
+    add("dns", i.options.dns && i.options.pods, false, "not started");
+  }
+  add("dashboard", i.options.dashboard, !i.dashboard_url.empty(), i.dashboard_url.empty() ? "not started" : "serving");
   return {{"components", comps}};
 }
 
