@@ -5,28 +5,13 @@
 set -uo pipefail
 MINIKD=${1:?usage: cli_test.sh <minikd binary>}
 
-STATE=$(mktemp -d /tmp/minikd-e2e-cli.XXXXXX)
-PID=""
-cleanup() {
-  if [ -n "$PID" ]; then kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; fi
-  rm -rf "$STATE"
-}
-trap cleanup EXIT
-
-fail() {
-  echo "FAIL: $*" >&2
-  echo "--- last lines of the minikd log:" >&2
-  tail -n 30 "$STATE/minikd.log" >&2 2>/dev/null
-  exit 1
-}
-expect() { [[ "$2" == *"$3"* ]] || fail "$1: expected \"$3\" in: $2"; echo "ok: $1"; }
-expect_eq() { [[ "$2" == "$3" ]] || fail "$1: expected \"$3\", got \"$2\""; echo "ok: $1"; }
+source "$(dirname "$0")/lib.sh"
+e2e_init cli
 m() { "$MINIKD" "$@" 2>&1; }
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 export KUBECONFIG="$STATE/state/kubeconfig"
-export HOME="$STATE/home"
-mkdir -p "$HOME"
+private_home
 
 # Before minikd runs: one friendly line and exit code 1.
 mkdir -p "$STATE/state"
@@ -50,15 +35,7 @@ out=$(m get pods) && fail "get without a server must fail: $out"
 expect "not running message" "$out" "minikd is not running (no answer at https://127.0.0.1:$PORT): start it with \`sudo minikd up\`"
 rm -f "$KUBECONFIG"
 
-"$MINIKD" up --state-dir "$STATE/state" --listen "127.0.0.1:$PORT" --no-pods --no-proxy --no-dns --no-dashboard \
-  >"$STATE/minikd.log" 2>&1 &
-PID=$!
-for _ in $(seq 1 100); do
-  curl -skf "https://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && [ -s "$KUBECONFIG" ] && break
-  kill -0 "$PID" 2>/dev/null || fail "minikd up exited"
-  sleep 0.1
-done
-curl -skf "https://127.0.0.1:$PORT/readyz" >/dev/null || fail "minikd not ready on port $PORT"
+start_minikd --state-dir "$STATE/state" --no-pods --no-proxy --no-dns --no-dashboard
 
 out=$(m version) || fail "version: $out"
 expect "version shows the server" "$out" "Server Version: v1.32"

@@ -7,38 +7,14 @@ MINIKD=${1:?usage: kubectl_test.sh <minikd binary>}
 KUBECTL=${KUBECTL:-/usr/bin/kubectl}
 [ -x "$KUBECTL" ] || { echo "FAIL: $KUBECTL not found"; exit 1; }
 
-STATE=$(mktemp -d /tmp/minikd-e2e-kubectl.XXXXXX)
-PID=""
-cleanup() {
-  if [ -n "$PID" ]; then kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; fi
-  rm -rf "$STATE"
-}
-trap cleanup EXIT
+source "$(dirname "$0")/lib.sh"
+e2e_init kubectl
 
-fail() {
-  echo "FAIL: $*" >&2
-  echo "--- last lines of the minikd log:" >&2
-  tail -n 30 "$STATE/minikd.log" >&2 2>/dev/null
-  exit 1
-}
-# expect "<description>" "<haystack>" "<needle>"
-expect() { [[ "$2" == *"$3"* ]] || fail "$1: expected \"$3\" in: $2"; echo "ok: $1"; }
-expect_eq() { [[ "$2" == "$3" ]] || fail "$1: expected \"$3\", got \"$2\""; echo "ok: $1"; }
-
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$MINIKD" up --state-dir "$STATE/state" --listen "127.0.0.1:$PORT" --no-pods --no-proxy --no-dns --no-dashboard \
-  >"$STATE/minikd.log" 2>&1 &
-PID=$!
-for _ in $(seq 1 100); do
-  curl -skf "https://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && [ -s "$STATE/state/kubeconfig" ] && break
-  kill -0 "$PID" 2>/dev/null || fail "minikd up exited"
-  sleep 0.1
-done
-curl -skf "https://127.0.0.1:$PORT/readyz" >/dev/null || fail "minikd not ready on port $PORT"
+PORT=$(free_port)
+start_minikd --state-dir "$STATE/state" --no-pods --no-proxy --no-dns --no-dashboard
 
 export KUBECONFIG="$STATE/state/kubeconfig"
-export HOME="$STATE/home"  # kubectl's discovery and http caches go here, not into the user's home
-mkdir -p "$HOME"
+private_home  # kubectl's discovery and http caches go here, not into the user's home
 k() { "$KUBECTL" "$@" 2>&1; }
 
 out=$(k version) || fail "kubectl version: $out"

@@ -8,36 +8,15 @@ set -uo pipefail
 MINIKD=$(readlink -f "${1:?usage: pods_lifecycle_test.sh <minikd binary>}")
 [ "$(id -u)" -eq 0 ] || { echo "FAIL: needs root (network namespaces, bridge)"; exit 1; }
 
-STATE=$(mktemp -d /tmp/minikd-e2e-pods.XXXXXX)
+source "$(dirname "$0")/lib.sh"
+e2e_init pods
 BRIDGE=mkp$(( $$ % 100000 ))
 HTTP_PORT=$(( 20000 + $$ % 10000 ))
-PID=""
 flags=(--state-dir "$STATE/state" --bridge "$BRIDGE" --pod-cidr 10.248.0.0/16 --no-proxy --no-dns --no-dashboard)
-cleanup() {
-  if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then kill "$PID"; wait "$PID" 2>/dev/null; fi
-  "$MINIKD" down "${flags[@]}" >/dev/null 2>&1
-  rm -rf "$STATE"
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*" >&2
-  tail -n 30 "$STATE/minikd.log" >&2 2>/dev/null
-  exit 1
-}
-ok() { echo "ok: $*"; }
+DOWN_FLAGS=("${flags[@]}")
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-start() {
-  "$MINIKD" up "${flags[@]}" --listen "127.0.0.1:$PORT" >>"$STATE/minikd.log" 2>&1 &
-  PID=$!
-  for _ in $(seq 1 100); do
-    curl -skf "https://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && [ -s "$STATE/state/kubeconfig" ] && return 0
-    kill -0 "$PID" 2>/dev/null || fail "minikd up exited"
-    sleep 0.1
-  done
-  fail "minikd not ready"
-}
-export HOME="$STATE/home"; mkdir -p "$HOME"
+PORT=$(free_port)
+private_home
 k() { KUBECONFIG="$STATE/state/kubeconfig" /usr/bin/kubectl "$@" 2>&1; }
 wait_running() {  # name
   for _ in $(seq 1 100); do
@@ -47,7 +26,7 @@ wait_running() {  # name
   fail "pod $1 not Running: $(k get pod "$1" -o yaml)"
 }
 
-start
+start_minikd "${flags[@]}"
 cat >"$STATE/server.yaml" <<YAML
 apiVersion: v1
 kind: Pod
@@ -89,7 +68,7 @@ ok "pod namespaces visible to ip netns"
 # A crash: SIGKILL leaves the pods' namespaces and processes behind.
 kill -9 "$PID"; wait "$PID" 2>/dev/null; PID=""
 pgrep -f "tool http --port $HTTP_PORT" >/dev/null || fail "expected the server process to outlive a SIGKILLed minikd"
-start
+start_minikd "${flags[@]}"
 wait_running server
 wait_running client
 [ "$(pgrep -fc "tool http --port $HTTP_PORT")" -eq 1 ] || fail "after restart: not exactly one server process"

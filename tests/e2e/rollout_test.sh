@@ -8,30 +8,18 @@
 set -uo pipefail
 MINIKD=$(readlink -f "${1:?usage: rollout_test.sh <minikd binary>}")
 [ "$(id -u)" -eq 0 ] || { echo "FAIL: needs root (network namespaces, bridge, nftables)"; exit 1; }
-STATE=$(mktemp -d /tmp/minikd-e2e-rollout.XXXXXX)
+source "$(dirname "$0")/lib.sh"
+e2e_init rollout
 TAG=mko$(( $$ % 100000 ))
-PID=""; CLIENT=""
+CLIENT=""
 flags=(--state-dir "$STATE/state" --bridge "$TAG" --nft-table "$TAG" --pod-cidr 10.249.0.0/16
        --service-cidr 10.95.0.0/16 --cluster-dns 10.95.0.10 --dns-upstream 127.0.0.1:9 --no-dashboard)
-cleanup() {
-  [ -n "$CLIENT" ] && kill "$CLIENT" 2>/dev/null
-  if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then kill "$PID"; wait "$PID" 2>/dev/null; fi
-  "$MINIKD" down "${flags[@]}" >/dev/null 2>&1
-  rm -rf "$STATE"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; tail -n 20 "$STATE/minikd.log" >&2 2>/dev/null; exit 1; }
-ok() { echo "ok: $*"; }
+DOWN_FLAGS=("${flags[@]}")
+e2e_cleanup_hook() { [ -n "$CLIENT" ] && kill "$CLIENT" 2>/dev/null; }
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$MINIKD" up "${flags[@]}" --listen "127.0.0.1:$PORT" >"$STATE/minikd.log" 2>&1 &
-PID=$!
-for _ in $(seq 1 100); do
-  curl -skf "https://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && [ -s "$STATE/state/kubeconfig" ] && break
-  kill -0 "$PID" 2>/dev/null || fail "minikd up exited"
-  sleep 0.1
-done
-export HOME="$STATE/home"; mkdir -p "$HOME"
+PORT=$(free_port)
+start_minikd "${flags[@]}"
+private_home
 k() { KUBECONFIG="$STATE/state/kubeconfig" /usr/bin/kubectl "$@" 2>&1; }
 
 sed "s#/usr/local/bin/minikd#$MINIKD#" "$(dirname "$0")/../../examples/rolling-update/rolling-update.yaml" >"$STATE/roll.yaml"

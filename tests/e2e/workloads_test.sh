@@ -8,24 +8,12 @@
 set -uo pipefail
 MINIKD=${1:?usage: workloads_test.sh <minikd binary>}
 
-STATE=$(mktemp -d /tmp/minikd-e2e-workloads.XXXXXX)
-PID=""
+source "$(dirname "$0")/lib.sh"
+e2e_init workloads
 KUBELET=""
-cleanup() {
+e2e_cleanup_hook() {
   if [ -n "$KUBELET" ]; then kill "$KUBELET" 2>/dev/null; wait "$KUBELET" 2>/dev/null; fi
-  if [ -n "$PID" ]; then kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; fi
-  rm -rf "$STATE"
 }
-trap cleanup EXIT
-
-fail() {
-  echo "FAIL: $*" >&2
-  echo "--- last lines of the minikd log:" >&2
-  tail -n 30 "$STATE/minikd.log" >&2 2>/dev/null
-  exit 1
-}
-expect() { [[ "$2" == *"$3"* ]] || fail "$1: expected \"$3\" in: $2"; echo "ok: $1"; }
-expect_eq() { [[ "$2" == "$3" ]] || fail "$1: expected \"$3\", got \"$2\""; echo "ok: $1"; }
 k() { kubectl "$@" 2>&1; }
 # Waits up to 30 s for a command's output to equal a value.
 wait_eq() {
@@ -39,20 +27,12 @@ wait_eq() {
   fail "$what: expected \"$want\", got \"$got\""
 }
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 export KUBECONFIG="$STATE/state/kubeconfig"
-export HOME="$STATE/home"
-mkdir -p "$HOME" "$STATE/state"
+private_home
+mkdir -p "$STATE/state"
 
-"$MINIKD" up --state-dir "$STATE/state" --listen "127.0.0.1:$PORT" --no-pods --no-proxy --no-dns --no-dashboard \
-  >"$STATE/minikd.log" 2>&1 &
-PID=$!
-for _ in $(seq 1 100); do
-  curl -skf "https://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && [ -s "$KUBECONFIG" ] && break
-  kill -0 "$PID" 2>/dev/null || fail "minikd up exited"
-  sleep 0.1
-done
-[ -s "$KUBECONFIG" ] || fail "no kubeconfig after 10 s"
+start_minikd --state-dir "$STATE/state" --no-pods --no-proxy --no-dns --no-dashboard
 
 # FAKE KUBELET: every pod that is not Ready yet becomes Running and Ready.
 (
