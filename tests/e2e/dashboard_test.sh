@@ -12,9 +12,23 @@ NODE_DIR="$HERE/dashboard"
 
 STATE=$(mktemp -d /tmp/minikd-e2e-dashboard.XXXXXX)
 PID=""
+UP_ARGS=()
 cleanup() {
-  if [ -n "$PID" ]; then kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; fi
+  local rc=$?
+  if [ -n "$PID" ]; then
+    kill "$PID" 2>/dev/null
+    # minikd must stop on SIGTERM; a hang (a stream that never ends) is a failure, not something to wait out.
+    for _ in $(seq 1 300); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$PID" 2>/dev/null; then
+      echo "FAIL: minikd (pid $PID) did not stop within 30 s of SIGTERM; killing it and cleaning up with minikd down" >&2
+      kill -9 "$PID" 2>/dev/null
+      rc=1
+    fi
+    wait "$PID" 2>/dev/null
+    "$MINIKD" down "${UP_ARGS[@]}" >/dev/null 2>&1
+  fi
   rm -rf "$STATE"
+  exit $rc
 }
 trap cleanup EXIT
 
@@ -42,9 +56,9 @@ SUFFIX=$(( $$ % 100000 ))
 # A pod CIDR of our own so that nothing collides with another cluster on this host.
 OCTET=$(( 100 + $$ % 100 ))
 
-"$MINIKD" up --state-dir "$STATE/state" --listen "127.0.0.1:$PORT" --dashboard-listen "127.0.0.1:$DPORT" \
-  --nft-table "mkt$SUFFIX" --bridge "mkt$SUFFIX" --pod-cidr "10.$OCTET.0.0/16" --no-proxy --no-dns \
-  >"$STATE/minikd.log" 2>&1 &
+UP_ARGS=(--state-dir "$STATE/state" --listen "127.0.0.1:$PORT" --dashboard-listen "127.0.0.1:$DPORT"
+  --nft-table "mkt$SUFFIX" --bridge "mkt$SUFFIX" --pod-cidr "10.$OCTET.0.0/16" --no-proxy --no-dns)
+"$MINIKD" up "${UP_ARGS[@]}" >"$STATE/minikd.log" 2>&1 &
 PID=$!
 for _ in $(seq 1 100); do
   curl -skf "https://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && [ -s "$KUBECONFIG" ] && [ -s "$STATE/state/dashboard-url" ] && break
@@ -85,7 +99,7 @@ metadata: {name: talker}
 spec:
   restartPolicy: Never
   containers:
-  - {name: talker, image: none, command: [sh, -c, 'echo "$LOG_LINE"; sleep 3600']}
+  - {name: talker, image: none, command: [sh, -c, 'while true; do echo "$LOG_LINE"; sleep 1; done']}
 YAML
 
 mkdir -p "$ROOT/tests/web/artifacts"

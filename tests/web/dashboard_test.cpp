@@ -20,6 +20,10 @@ struct Running {
                         c.status = [] { return api::Json{{"components", api::Json::array()}}; };
                         return c;
                       }()};
+  bool seeded = [this] {
+    api.create(*api::findResource("", "namespaces"), "", {{"metadata", {{"name", "default"}}}});
+    return true;
+  }();
   int port = dash.bind();
   std::thread t{[this] { dash.run(); }};
   ~Running() {
@@ -103,7 +107,7 @@ TEST_CASE("dashboard: the watch stream sends events after a resourceVersion", "[
   httplib::Client c("127.0.0.1", d.port);
   std::string cookie = sessionCookie(c.Get(d.login()));
   httplib::Headers h = {{"Cookie", cookie}};
-  CHECK(c.Get("/minikd/dashboard/watch?resourceVersion=1", {})->status == 401);
+  CHECK(c.Get("/minikd/dashboard/watch?resourceVersion=1")->status == 401);
   auto list = api::Json::parse(c.Get("/api/v1/namespaces/default/configmaps", h)->body);
   std::string rv = list["metadata"]["resourceVersion"];
   const auto* cms = api::findResource("", "configmaps");

@@ -1,6 +1,6 @@
 // The dashboard: hash routes (#/pods?ns=default), views rendered from the live cache at most once per
 // animation frame, actions through the same-origin Kubernetes API.
-import { Cluster, esc, age, keyOf, objectPath, request, readLines, toYaml, RESOURCES } from './lib.js';
+import { Cluster, esc, age, keyOf, objectPath, request, readLines, toYaml } from './lib.js';
 import { renderTopology } from './topology.js';
 
 const $ = (sel) => document.querySelector(sel);
@@ -337,17 +337,16 @@ function apply() {
 // ---- actions ----
 
 async function applyObject(o) {
-  const r = RESOURCES.find((x) => x.kind === o.kind);
-  if (!r) throw new Error('the dashboard applies only ' + RESOURCES.map((x) => x.kind).join(', ') + ' (got ' + o.kind + '); use minikd apply -f');
-  const ons = r.namespaced ? o.metadata?.namespace || ns() || 'default' : '';
+  if (!o.kind || !o.metadata?.name) throw new Error('an object needs kind and metadata.name');
+  const ons = o.metadata.namespace || ns() || 'default';  // ignored for cluster-scoped kinds
   try {
-    await request('GET', objectPath(r.kind, ons, o.metadata.name));
+    await request('GET', objectPath(o.kind, ons, o.metadata.name));
   } catch (e) {
     if (e.status !== 404) throw e;
-    await request('POST', objectPath(r.kind, ons), o);
+    await request('POST', objectPath(o.kind, ons), o);
     return 'created';
   }
-  await request('PUT', objectPath(r.kind, ons, o.metadata.name), o);
+  await request('PUT', objectPath(o.kind, ons, o.metadata.name), o);
   return 'configured';
 }
 

@@ -11,7 +11,8 @@ const nsName = (o) => o.metadata.namespace + '/' + o.metadata.name;
 function place(nodes) {
   nodes.sort((a, b) => a.want - b.want);
   let y = 40;
-  for (const n of nodes) { n.y = Math.max(y, n.want); y = n.y + H + GAP; }
+  // Nodes linked to nothing (want = Infinity) follow the others.
+  for (const n of nodes) { n.y = Number.isFinite(n.want) ? Math.max(y, n.want) : y; y = n.y + H + GAP; }
   return y;
 }
 
@@ -46,20 +47,20 @@ export function renderTopology({ services, pods, replicasets, deployments, endpo
     const eps = endpointsOf(s).map((e) => ({ ...e, node: e.pod && podByName.get(s.metadata.namespace + '/' + e.pod) })).filter((e) => e.node);
     const ready = eps.filter((e) => e.ready).length;
     const health = !s.spec?.selector ? 'ok' : ready ? (ready < eps.length ? 'warn' : 'ok') : 'bad';
-    const want = eps.length ? eps.reduce((a, e) => a + e.node.y, 0) / eps.length : 1e9;
+    const want = eps.length ? eps.reduce((a, e) => a + e.node.y, 0) / eps.length : Infinity;
     return { o: s, eps, health, want, href: link('Service', s) };
   });
   for (const [, r] of rss) {
     const mine = podNodes.filter((p) => p.o.metadata.namespace === r.o.metadata.namespace && owner(p.o, 'ReplicaSet') === r.o.metadata.name);
     r.pods = mine;
-    r.want = mine.length ? mine.reduce((a, p) => a + p.y, 0) / mine.length : 1e9;
+    r.want = mine.length ? mine.reduce((a, p) => a + p.y, 0) / mine.length : Infinity;
   }
   const rsList = [...rss.values()];
   const h1 = place(svcNodes), h2 = place(rsList);
   for (const [, d] of deps) {
     const mine = rsList.filter((r) => r.o.metadata.namespace === d.o.metadata.namespace && owner(r.o, 'Deployment') === d.o.metadata.name);
     d.rss = mine;
-    d.want = mine.length ? mine.reduce((a, r) => a + r.y, 0) / mine.length : 1e9;
+    d.want = mine.length ? mine.reduce((a, r) => a + r.y, 0) / mine.length : Infinity;
   }
   const depList = [...deps.values()];
   const h3 = place(depList);
