@@ -11,7 +11,8 @@ namespace {
 
 /// A dashboard on an ephemeral loopback port over an in-memory store, served on a thread.
 struct Running {
-  api::Store store{":memory:"};
+  explicit Running(size_t event_window = 50000) : store(":memory:", event_window) {}
+  api::Store store;
   api::Api api{store};
   web::Dashboard dash{api, [] {
                         web::DashboardConfig c;
@@ -123,4 +124,19 @@ TEST_CASE("dashboard: the watch stream sends events after a resourceVersion", "[
   CHECK(ev["type"] == "ADDED");
   CHECK(ev["resource"] == "configmaps");
   CHECK(ev["object"]["metadata"]["name"] == "x");
+}
+
+TEST_CASE("dashboard: a watch from a resourceVersion that is gone answers ERROR 410 (the page relists)", "[web]") {
+  Running d(2);
+  httplib::Client c("127.0.0.1", d.port);
+  httplib::Headers h = {{"Cookie", sessionCookie(c.Get(d.login()))}};
+  const auto* cms = api::findResource("", "configmaps");
+  for (int i = 0; i < 5; i++)
+    d.api.create(*cms, "default", {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", "c" + std::to_string(i)}}}});
+  auto r = c.Get("/minikd/dashboard/watch?resourceVersion=1", h);
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  auto ev = api::Json::parse(r->body.substr(0, r->body.find('\n')));
+  CHECK(ev["type"] == "ERROR");
+  CHECK(ev["object"]["code"] == 410);
 }
