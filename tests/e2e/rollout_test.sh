@@ -29,6 +29,29 @@ ok "initial rollout: $out"
 IP=$(k get svc rollme -o jsonpath='{.spec.clusterIP}')
 [[ "$IP" == 10.95.* ]] || fail "ClusterIP $IP"
 
+# Cluster DNS inside a pod, through its resolv.conf search path (issue 5): short and namespaced names.
+cat >"$STATE/dns.yaml" <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: dnscheck}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: c
+    command: ["/bin/sh", "-c", "getent hosts rollme; getent hosts rollme.default; getent hosts kubernetes.default.svc.cluster.local; curl -s -m 2 http://rollme/ | head -1"]
+YAML
+k apply -f "$STATE/dns.yaml" >/dev/null || fail "apply dnscheck"
+for _ in $(seq 1 300); do
+  [ "$(k get pod dnscheck -o jsonpath='{.status.phase}')" = Succeeded ] && break
+  sleep 0.1
+done
+logs=$(k logs dnscheck)
+expect "getent hosts rollme resolves to the ClusterIP" "$logs" "$IP      rollme.default.svc.cluster.local"
+[ "$(echo "$logs" | grep -c "$IP ")" -ge 2 ] || fail "rollme.default did not resolve: $logs"
+expect "kubernetes.default.svc.cluster.local resolves" "$logs" "kubernetes.default.svc.cluster.local"
+expect "a pod reaches the service by name" "$logs" "pod: rollme-"
+k delete pod dnscheck >/dev/null
+
 # About 40 s of requests: longer than the rolling update, which must finish while they run.
 "$MINIKD" tool client "http://$IP/" --count 2000 --interval 20ms --timeout 2s >"$STATE/client.log" 2>&1 &
 CLIENT=$!
