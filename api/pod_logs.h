@@ -22,6 +22,8 @@ class PodLogs {
   virtual ~PodLogs() = default;
   /// Writes the log of a container of pod ns/name to `sink` as it is (and, with follow, as it grows,
   /// until the container's last instance ends or `sink` returns false).
+  /// While following and waiting for data, `sink` is called with an empty chunk now and then: it
+  /// returns false to end the stream (client gone, server stopping).
   /// Throws ApiError 404 (no such container / no previous instance) or 400.
   virtual void stream(const std::string& ns, const std::string& pod, const LogOptions& options,
                       const std::function<bool(std::string_view)>& sink) = 0;

@@ -404,7 +404,9 @@ void ApiHandler::handleLog(const Request& req, Response& res, const std::string&
   res.set_chunked_content_provider("application/octet-stream", [this, logs, ns, name, o](size_t, httplib::DataSink& sink) {
     try {
       logs->stream(ns, name, o, [&](std::string_view chunk) {
-        return !closing_ && sink.is_writable() && sink.write(chunk.data(), chunk.size());
+        // An empty chunk only asks whether to go on: writing it would end the chunked response.
+        if (closing_ || !sink.is_writable()) return false;
+        return chunk.empty() || sink.write(chunk.data(), chunk.size());
       });
     } catch (const std::exception& e) {
       std::cerr << "log stream " << ns << "/" << name << ": " << e.what() << "\n";

@@ -73,6 +73,8 @@ class LimitedSink {
     if (left_ > 0) left_ -= static_cast<int64_t>(data.size());
     return sink_(data) && left_ != 0;
   }
+  /// Asks the sink whether to go on (an empty chunk, see api/pod_logs.h) while there is nothing new.
+  bool alive() { return sink_(std::string_view()); }
 
  private:
   const std::function<bool(std::string_view)>& sink_;
@@ -130,6 +132,7 @@ void RuntimePodLogs::stream(const std::string& ns, const std::string& name, cons
       continue;
     }
     if (!running) return;
+    if (!out.alive()) return;  // the client went away, or the server is shutting down
     std::this_thread::sleep_for(poll_);
   }
 }

@@ -195,6 +195,12 @@ struct ChildPlan {
 /// Runs in the child between fork and exec (async-signal-safe calls only). Returns nullptr on
 /// success, else the name of the failed step (errno is set).
 const char* setUpChild(const ChildPlan& p) {
+  // A container starts with the signal state of a fresh process: minikd blocks SIGINT/SIGTERM (it takes
+  // them with sigwait) and ignores SIGPIPE, and both would otherwise be inherited across exec.
+  sigset_t none;
+  sigemptyset(&none);
+  if (::sigprocmask(SIG_SETMASK, &none, nullptr) != 0) return "reset the signal mask";
+  for (int sig : {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT}) ::signal(sig, SIG_DFL);
   if (::setsid() < 0) return "setsid";
   if (::dup2(p.stdin_fd, 0) < 0 || ::dup2(p.stdout_fd, 1) < 0 || ::dup2(p.stderr_fd, 2) < 0) return "dup2 stdio";
   if (p.netns_fd >= 0 && ::setns(p.netns_fd, CLONE_NEWNET) != 0) return "setns into the pod network namespace";
