@@ -1,5 +1,7 @@
 #include "api/pki.h"
 
+#include "api/text.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -125,14 +127,6 @@ std::string sanList(const std::vector<std::string>& extra) {
   return out;
 }
 
-std::string base64(const std::string& in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
-  out.resize(n);
-  return out;
-}
-
 std::string randomToken() {
   unsigned char b[32];
   if (RAND_bytes(b, sizeof b) != 1) fail("RAND_bytes failed");
@@ -205,7 +199,7 @@ Pki ensurePki(const std::string& dir, const std::vector<std::string>& extra_sans
 
 std::string makeKubeconfig(const std::string& server, const std::string& ca_pem, const std::string& token) {
   return "apiVersion: v1\nkind: Config\nclusters:\n- name: minikd\n  cluster:\n    server: " + server +
-         "\n    certificate-authority-data: " + base64(ca_pem) +
+         "\n    certificate-authority-data: " + base64Encode(ca_pem) +
          "\nusers:\n- name: minikd\n  user:\n    token: " + token +
          "\ncontexts:\n- name: minikd\n  context:\n    cluster: minikd\n    user: minikd\n    namespace: default\n"
          "current-context: minikd\npreferences: {}\n";

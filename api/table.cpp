@@ -4,6 +4,7 @@
 #include "api/table.h"
 
 #include "api/selector.h"
+#include "api/text.h"
 
 #include <algorithm>
 #include <cctype>
@@ -48,23 +49,9 @@ std::string joinStrings(const std::vector<std::string>& parts, const char* sep =
 
 /// Seconds since the epoch of an RFC 3339 time ("2024-05-01T10:00:00Z", "…00.123456Z", "…+02:00").
 std::optional<int64_t> parseTime(const std::string& s) {
-  std::tm tm{};
-  int consumed = 0;
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-                  &tm.tm_min, &tm.tm_sec, &consumed) != 6)
-    return std::nullopt;
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  int64_t t = timegm(&tm);
-  size_t pos = consumed;
-  if (pos < s.size() && s[pos] == '.')
-    while (++pos < s.size() && std::isdigit(static_cast<unsigned char>(s[pos]))) {
-    }
-  if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
-    int hh = 0, mm = 0;
-    if (std::sscanf(s.c_str() + pos + 1, "%2d:%2d", &hh, &mm) == 2) t -= (s[pos] == '+' ? 1 : -1) * (hh * 3600 + mm * 60);
-  }
-  return t;
+  auto t = parseRfc3339(s);
+  if (!t) return std::nullopt;
+  return std::chrono::floor<std::chrono::seconds>(t->time_since_epoch()).count();
 }
 
 /// translateTimestampSince: "<unknown>" for a zero (absent) time.

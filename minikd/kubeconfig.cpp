@@ -1,5 +1,6 @@
 #include "minikd/kubeconfig.h"
 
+#include "api/text.h"
 #include "minikd/yaml.h"
 
 #include <cerrno>
@@ -149,48 +150,11 @@ Json mergeKubeconfig(const Json& base, const Json& add, const std::string& name)
 }
 
 std::string base64Decode(const std::string& in) {
-  auto val = [](unsigned char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+' || c == '-') return 62;
-    if (c == '/' || c == '_') return 63;
-    return -1;
-  };
-  std::string out;
-  int buf = 0, bits = 0;
-  for (unsigned char c : in) {
-    if (std::isspace(c)) continue;
-    if (c == '=') break;
-    int v = val(c);
-    if (v < 0) throw KubeconfigError("invalid base64 data");
-    buf = (buf << 6) | v;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((buf >> bits) & 0xff));
-    }
-  }
-  return out;
+  auto out = api::base64Decode(in);
+  if (!out) throw KubeconfigError("invalid base64 data");
+  return *out;
 }
 
-std::string base64Encode(const std::string& in) {
-  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
-                 static_cast<unsigned char>(in[i + 2]);
-    for (int s = 18; s >= 0; s -= 6) out.push_back(kAlphabet[(v >> s) & 63]);
-  }
-  if (i + 1 == in.size()) {
-    unsigned v = static_cast<unsigned char>(in[i]) << 16;
-    out += {kAlphabet[(v >> 18) & 63], kAlphabet[(v >> 12) & 63], '=', '='};
-  } else if (i + 2 == in.size()) {
-    unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
-    out += {kAlphabet[(v >> 18) & 63], kAlphabet[(v >> 12) & 63], kAlphabet[(v >> 6) & 63], '='};
-  }
-  return out;
-}
+std::string base64Encode(const std::string& in) { return api::base64Encode(in); }
 
 }  // namespace minikd

@@ -1,5 +1,7 @@
 #include "minikd/printer.h"
 
+#include "api/text.h"
+
 #include <algorithm>
 #include <cctype>
 #include <ctime>
@@ -144,23 +146,9 @@ std::string humanDuration(std::chrono::seconds d) {
 }
 
 int64_t parseRfc3339(const std::string& s) {
-  std::tm tm{};
-  if (s.size() < 19) return -1;
-  if (sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
-             &tm.tm_sec) != 6)
-    return -1;
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  int64_t t = static_cast<int64_t>(timegm(&tm));
-  size_t i = 19;
-  if (i < s.size() && s[i] == '.')
-    while (++i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) {
-    }
-  if (i < s.size() && (s[i] == '+' || s[i] == '-') && i + 5 < s.size()) {
-    int oh = 0, om = 0;
-    if (sscanf(s.c_str() + i + 1, "%2d:%2d", &oh, &om) == 2) t -= (s[i] == '+' ? 1 : -1) * (oh * 3600 + om * 60);
-  }
-  return t;
+  auto t = api::parseRfc3339(s);
+  if (!t) return -1;
+  return std::chrono::floor<std::chrono::seconds>(t->time_since_epoch()).count();
 }
 
 std::string ageOf(const std::string& rfc3339, std::chrono::system_clock::time_point now) {

@@ -1,5 +1,7 @@
 #include "runtime/clock.h"
 
+#include "api/text.h"
+
 #include <cctype>
 #include <cstdio>
 #include <ctime>
@@ -33,24 +35,6 @@ std::string formatRfc3339Nano(TimePoint t) {
   return buf;
 }
 
-std::optional<TimePoint> parseRfc3339(const std::string& s) {
-  std::tm tm{};
-  int consumed = 0;
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-                  &tm.tm_min, &tm.tm_sec, &consumed) != 6)
-    return std::nullopt;
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  long nanos = 0;
-  size_t pos = static_cast<size_t>(consumed);
-  if (pos < s.size() && s[pos] == '.') {
-    long scale = 100000000;
-    for (++pos; pos < s.size() && std::isdigit(static_cast<unsigned char>(s[pos])); ++pos, scale /= 10)
-      nanos += (s[pos] - '0') * scale;
-  }
-  if (pos >= s.size() || s[pos] != 'Z') return std::nullopt;
-  auto t = std::chrono::system_clock::from_time_t(timegm(&tm));
-  return t + std::chrono::duration_cast<TimePoint::duration>(std::chrono::nanoseconds(nanos));
-}
+std::optional<TimePoint> parseRfc3339(const std::string& s) { return api::parseRfc3339(s); }
 
 }  // namespace minikd::runtime

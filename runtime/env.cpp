@@ -1,5 +1,7 @@
 #include "runtime/env.h"
 
+#include "api/text.h"
+
 namespace minikd::runtime {
 
 using nlohmann::json;
@@ -139,28 +141,9 @@ std::vector<std::string> containerArgv(const json& container, const std::map<std
 }
 
 std::string base64Decode(const std::string& in) {
-  auto value = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+' || c == '-') return 62;
-    if (c == '/' || c == '_') return 63;
-    return -1;
-  };
-  std::string out;
-  int bits = 0, acc = 0;
-  for (char c : in) {
-    if (c == '=' || c == '\n' || c == '\r') continue;
-    int v = value(c);
-    if (v < 0) throw ConfigError("bad base64 data");
-    acc = (acc << 6) | v;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xff);
-    }
-  }
-  return out;
+  auto out = api::base64Decode(in);
+  if (!out) throw ConfigError("bad base64 data");
+  return *out;
 }
 
 }  // namespace minikd::runtime
