@@ -23,6 +23,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <thread>
@@ -190,7 +192,20 @@ struct ChildPlan {
   uid_t uid = 0;
   gid_t gid = 0;
   int stdin_fd = -1, stdout_fd = -1, stderr_fd = -1;
+  int fail_fd = -1;  // close-on-exec: EOF means exec happened, bytes are why the child gave up
 };
+
+/// In the child: reports "<step>: <strerror>" on the failure pipe and exits.
+[[noreturn]] void failChild(const ChildPlan& p, const char* step) {
+  int err = errno;
+  char buf[512];
+  int n = std::snprintf(buf, sizeof buf, "%s: %s", step, std::strerror(err));
+  if (n > 0 && p.fail_fd >= 0) {
+    ssize_t unused = ::write(p.fail_fd, buf, static_cast<size_t>(std::min(n, static_cast<int>(sizeof buf) - 1)));
+    (void)unused;
+  }
+  ::_exit(127);
+}
 
 /// Runs in the child between fork and exec (async-signal-safe calls only). Returns nullptr on
 /// success, else the name of the failed step (errno is set).
@@ -253,6 +268,21 @@ std::optional<std::string> resolveCommand(const std::string& cmd, const std::map
   return std::nullopt;
 }
 
+/// Everything readable from `fd` until EOF.
+std::string readAll(int fd) {
+  std::string out;
+  char buf[512];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n > 0) {
+      out.append(buf, static_cast<size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    return out;
+  }
+}
+
 std::pair<UniqueFd, UniqueFd> makePipe(const std::string& what) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) throw StartError("RunContainerError", what + ": pipe: " + std::strerror(errno));
@@ -278,6 +308,8 @@ class LinuxProcessLauncher : public ProcessLauncher {
     UniqueFd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
     auto [out_r, out_w] = makePipe(spec.argv[0]);
     auto [err_r, err_w] = makePipe(spec.argv[0]);
+    auto [fail_r, fail_w] = makePipe(spec.argv[0]);
+    plan.fail_fd = fail_w.get();
     plan.netns_fd = netns.get();
     plan.hostname = spec.hostname.c_str();
     plan.resolv_conf = spec.resolv_conf.c_str();
@@ -294,11 +326,10 @@ class LinuxProcessLauncher : public ProcessLauncher {
     try {
       bp::child c(bp::exe = *exe, bp::args = std::vector<std::string>(spec.argv.begin() + 1, spec.argv.end()), env,
                   bp::extend::on_exec_setup =
-                      [&plan](auto& exec) {
-                        if (const char* step = setUpChild(plan)) {
-                          exec.set_error(std::error_code(errno, std::system_category()), step);
-                          ::_exit(127);
-                        }
+                      // Failures go through our own pipe: Boost 1.74's error pipe sometimes garbles
+                      // the message length (a std::length_error in the parent).
+                      [&plan](auto&) {
+                        if (const char* step = setUpChild(plan)) failChild(plan, step);
                       },
                   bp::extend::on_error = [](auto& exec, const std::error_code&) {
                     // Boost drops the pid of a child that failed before exec: reap it here.
@@ -308,6 +339,11 @@ class LinuxProcessLauncher : public ProcessLauncher {
       c.detach();  // we reap it ourselves (LinuxProcess::poll)
     } catch (const bp::process_error& e) {
       throw StartError("RunContainerError", "start \"" + spec.argv[0] + "\": " + e.what());
+    }
+    fail_w.reset();
+    if (std::string why = readAll(fail_r.get()); !why.empty()) {
+      ::waitpid(pid, nullptr, 0);
+      throw StartError("RunContainerError", "start \"" + spec.argv[0] + "\": " + why);
     }
     out_w.reset();
     err_w.reset();
