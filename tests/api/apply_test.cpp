@@ -122,7 +122,7 @@ TEST_CASE("ssa: a value owned by another manager conflicts unless forced", "[api
   CHECK(entry(forced, "kubectl", "Apply")["fieldsV1"]["f:spec"].contains("f:replicas"));
 }
 
-TEST_CASE("ssa: conflicts in keyed lists name the item; several are grouped", "[api][apply]") {
+TEST_CASE("ssa: conflicts in keyed lists name the item - several are grouped", "[api][apply]") {
   Json live = withDefaults(serverSideApply(res("Deployment"), nullptr, appliedDeployment(), as("kubectl")));
   Json other = live;
   other["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx:9";

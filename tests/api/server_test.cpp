@@ -59,7 +59,7 @@ std::string cmJson(const std::string& name, const std::string& v = "1") {
 
 }  // namespace
 
-TEST_CASE("health and version answer without a token; the API needs one", "[server]") {
+TEST_CASE("health and version answer without a token - the API needs one", "[server]") {
   LiveServer s;
   httplib::Client anon("127.0.0.1", s.port);
   auto v = anon.Get("/version");

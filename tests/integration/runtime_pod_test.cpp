@@ -219,7 +219,7 @@ TEST_CASE("runtime: a crashing container restarts with growing back-off", "[runt
   CHECK(status(m, "c")["state"]["waiting"]["message"].get<std::string>().find("no-such-command-xyz") != std::string::npos);
 }
 
-TEST_CASE("runtime: readiness flips Ready both ways; liveness restarts", "[runtime]") {
+TEST_CASE("runtime: readiness flips Ready both ways - liveness restarts", "[runtime]") {
   RuntimeEnv env;
   std::string flag = env.state_dir + "/ready-flag";
   Json c = container("c", {"/bin/sleep", "1000"});
@@ -238,7 +238,7 @@ TEST_CASE("runtime: readiness flips Ready both ways; liveness restarts", "[runti
   CHECK(status(p, "c")["lastState"]["terminated"]["exitCode"] == 143);
 }
 
-TEST_CASE("runtime: a process ignoring SIGTERM is killed after the grace period; stopAll leaves nothing", "[runtime]") {
+TEST_CASE("runtime: a process ignoring SIGTERM is killed after the grace period - stopAll leaves nothing", "[runtime]") {
   RuntimeEnv env;
   env.create("stubborn", Json::array({container("c", {"/bin/sh", "-c", "trap '' TERM; /bin/sleep 1000"})}),
              {{"terminationGracePeriodSeconds", 2}});

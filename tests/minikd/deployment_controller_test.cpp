@@ -232,7 +232,7 @@ TEST_CASE("deployment: Recreate stops all old pods before starting new ones", "[
   for (auto& p : f.pods()) CHECK(p["spec"]["containers"][0]["env"][0]["value"] == "v2");
 }
 
-TEST_CASE("deployment: revisionHistoryLimit trims old ReplicaSets; rollback re-uses one with a new revision", "[workloads]") {
+TEST_CASE("deployment: revisionHistoryLimit trims old ReplicaSets - rollback re-uses one with a new revision", "[workloads]") {
   WorkloadFixture f;
   Json d = makeDeployment("web", 1);
   d["spec"]["revisionHistoryLimit"] = 2;

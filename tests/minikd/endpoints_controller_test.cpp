@@ -103,7 +103,7 @@ TEST_CASE("Endpoints: publishNotReadyAddresses puts every pod in addresses", "[s
   CHECK(ep["metadata"]["labels"].contains(minikd::kHeadlessLabel));
 }
 
-TEST_CASE("Endpoints: named targetPorts resolve per pod; pods without the port are skipped", "[services]") {
+TEST_CASE("Endpoints: named targetPorts resolve per pod - pods without the port are skipped", "[services]") {
   MiniCluster c;
   c.createService("api", {{"app", "api"}}, Json::array({{{"name", "http"}, {"port", 80}, {"targetPort", "web"}}}));
   c.createPod("api-a", {{"app", "api"}}, "10.244.1.2", true, Json::array({{{"name", "web"}, {"containerPort", 8080}}}));
@@ -119,7 +119,7 @@ TEST_CASE("Endpoints: named targetPorts resolve per pod; pods without the port a
   CHECK(by_port == std::map<int, std::vector<std::string>>{{8080, {"10.244.1.2"}}, {9090, {"10.244.1.3"}}});
 }
 
-TEST_CASE("Endpoints follow selector changes, label changes and pod deletion; no write when unchanged",
+TEST_CASE("Endpoints follow selector changes, label changes and pod deletion - no write when unchanged",
           "[services]") {
   MiniCluster c;
   c.createService("web", {{"app", "web"}}, kWebPorts);
@@ -154,7 +154,7 @@ TEST_CASE("Endpoints follow selector changes, label changes and pod deletion; no
   CHECK_FALSE(ep.contains("subsets"));
 }
 
-TEST_CASE("Endpoints go with their Service; hand-written ones are left alone", "[services]") {
+TEST_CASE("Endpoints go with their Service - hand-written ones are left alone", "[services]") {
   MiniCluster c;
   c.createService("web", {{"app", "web"}}, kWebPorts);
   c.createPod("a", {{"app", "web"}}, "10.244.1.2", true);

@@ -40,7 +40,7 @@ const Json kWebPorts = Json::array({{{"name", "http"}, {"port", 80}, {"targetPor
 
 }  // namespace
 
-TEST_CASE("Slices: conditions for ready, not-ready and terminating pods; labels and owner", "[services]") {
+TEST_CASE("Slices: conditions for ready, not-ready and terminating pods - labels and owner", "[services]") {
   MiniCluster c;
   Json svc = c.createService("web", {{"app", "web"}}, kWebPorts);
   c.createPod("ready", {{"app", "web"}}, "10.244.1.2", true);
@@ -77,7 +77,7 @@ TEST_CASE("Slices: conditions for ready, not-ready and terminating pods; labels 
   CHECK(endpointFor(slices, "noip").is_null());
 }
 
-TEST_CASE("Slices: a Service with no pods has one empty slice; updates happen in place, only on change",
+TEST_CASE("Slices: a Service with no pods has one empty slice - updates happen in place, only on change",
           "[services]") {
   MiniCluster c;
   c.createService("web", {{"app", "web"}}, kWebPorts);
@@ -106,7 +106,7 @@ TEST_CASE("Slices: a Service with no pods has one empty slice; updates happen in
   CHECK(endpointFor(slices, "a")["conditions"]["ready"] == false);
 }
 
-TEST_CASE("Slices: named ports split pods by resolved port; publishNotReadyAddresses marks all ready",
+TEST_CASE("Slices: named ports split pods by resolved port - publishNotReadyAddresses marks all ready",
           "[services]") {
   MiniCluster c;
   c.createService("api", {{"app", "api"}}, Json::array({{{"name", "http"}, {"port", 80}, {"targetPort", "web"}}}),

@@ -131,7 +131,7 @@ TEST_CASE("A requested ClusterIP is honoured when free and in range, else 422", 
   CHECK_FALSE(c.store.getPtr("services", "default", "b"));
 }
 
-TEST_CASE("A deleted Service frees its ClusterIP at once; a failed create leaks nothing", "[services]") {
+TEST_CASE("A deleted Service frees its ClusterIP at once - a failed create leaks nothing", "[services]") {
   Cluster c;
   c.create(service("a", {{"clusterIP", "10.96.7.7"}}));
   c.remove("a");
@@ -266,7 +266,7 @@ TEST_CASE("NodePorts are allocated per port, requested ones honoured or 422", "[
   CHECK(c.create(again)["spec"]["ports"][0]["nodePort"] == 30080);
 }
 
-TEST_CASE("NodePorts survive an update that leaves them out; a small range fills up", "[services]") {
+TEST_CASE("NodePorts survive an update that leaves them out - a small range fills up", "[services]") {
   minikd::ServiceAllocator::Options o;
   o.node_port_min = 30000;
   o.node_port_max = 30002;

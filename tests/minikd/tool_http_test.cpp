@@ -93,7 +93,7 @@ TEST_CASE("tool http: --upstream includes the upstream's answer, 502 when it is 
   CHECK(bad->body.find("error: upstream") != std::string::npos);
 }
 
-TEST_CASE("tool http: --delay slows answers; /fail answers then fails", "[tools]") {
+TEST_CASE("tool http: --delay slows answers - /fail answers then fails", "[tools]") {
   std::atomic<bool> failed{false};
   HttpToolOptions o;
   o.delay = std::chrono::milliseconds(150);

@@ -49,7 +49,7 @@ TEST_CASE("allocate is idempotent per owner", "[net][ipam]") {
   CHECK(ipam.addressOf("uid-a") == a);
 }
 
-TEST_CASE("release frees an address; it is reused after the others", "[net][ipam]") {
+TEST_CASE("release frees an address - it is reused after the others", "[net][ipam]") {
   Ipam ipam = Ipam::forGateway("10.250.0.1", 29);
   for (int i = 0; i < 5; ++i) ipam.allocate("pod" + std::to_string(i));
   CHECK(ipam.release("10.250.0.4"));

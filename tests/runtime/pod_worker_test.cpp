@@ -321,7 +321,7 @@ TEST_CASE("a sandbox failure is retried and reported as an event", "[runtime]") 
   CHECK(fx.launcher.started().size() == 1);
 }
 
-TEST_CASE("readiness drives Ready both ways; liveness failure restarts", "[runtime]") {
+TEST_CASE("readiness drives Ready both ways - liveness failure restarts", "[runtime]") {
   RuntimeFixture fx;
   Json m = RuntimeFixture::podManifest("probed", {{"c", {"/bin/srv"}}});
   m["spec"]["containers"][0]["readinessProbe"] = {{"exec", {{"command", {"ready-check"}}}}, {"periodSeconds", 1},

@@ -46,7 +46,7 @@ TEST_CASE("linux launcher: a missing command or working dir is a StartError", "[
   CHECK_THROWS_WITH(launcher->start(s), Catch::Contains("workingDir"));
 }
 
-TEST_CASE("linux launcher: signals reach the whole process group; timeouts kill", "[runtime]") {
+TEST_CASE("linux launcher: signals reach the whole process group - timeouts kill", "[runtime]") {
   auto launcher = makeLinuxProcessLauncher();
   auto p = launcher->start(shell("sleep 30 & sleep 30 & wait"));
   std::this_thread::sleep_for(100ms);
