@@ -318,10 +318,14 @@ std::optional<Json> DeploymentController::syncNewReplicaSet(State& s, bool creat
   if (!s.fresh) {
     if (!create) return std::nullopt;
     Json created = createNewReplicaSet(s, max_old);
-    s.all.push_back(created);
+    bool known = false;
+    for (const auto& rs : s.all) known = known || uidOf(rs) == uidOf(created);
+    if (!known) s.all.push_back(created);
     s.fresh = created;
     s.regroup();
-    return created;
+    // createNewReplicaSet may hand back our existing ReplicaSet of this template (its name was
+    // taken): like a rollback, it then needs the next revision below.
+    if (revisionOf(created) > max_old) return created;
   }
   // An existing ReplicaSet that becomes new again (rollback) gets the next revision and remembers
   // its old one in revision-history; it also picks up the Deployment's annotations.
