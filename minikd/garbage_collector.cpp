@@ -133,9 +133,12 @@ void GarbageCollector::removeFinalizer(const api::ResourceInfo& r, const Json& o
 }
 
 void GarbageCollector::syncDependent(const Ref& dep) {
-  const Json& obj = dep.obj;
+  // Decide on the dependent as it is now: a queued snapshot may miss an owner added since.
+  std::string ns = api::namespaceOf(dep.obj);
+  ObjectPtr current = api_.store().getPtr(dep.r->key(), dep.r->namespaced ? ns : "", api::nameOf(dep.obj));
+  if (!current || uidOf(*current) != uidOf(dep.obj)) return;
+  const Json& obj = *current;
   if (workload::isBeingDeleted(obj)) return;
-  std::string ns = api::namespaceOf(obj);
   int solid = 0, waiting = 0;
   std::vector<std::string> absent;
   for (const auto& ref : ownerRefs(obj)) {
