@@ -26,13 +26,19 @@ async function check(what, fn) {
 
 const profile = mkdtempSync(join(tmpdir(), 'minikd-chromium-'));
 // A fresh profile (user-data-dir) each run, removed at the end.
-const browser = await chromium.launchPersistentContext(profile, {
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  viewport: { width: 1360, height: 860 },
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-});
+let browser;
+try {
+  browser = await chromium.launchPersistentContext(profile, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    viewport: { width: 1360, height: 860 },
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+} catch (e) {
+  rmSync(profile, { recursive: true, force: true });  // the finally below is not reached
+  throw e;
+}
 const page = browser.pages()[0] || await browser.newPage();
 const errors = [];
 page.on('pageerror', (e) => errors.push(e.message));
