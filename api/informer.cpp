@@ -152,6 +152,26 @@ size_t WorkQueue::size() const {
   return queue_.size() + delayed_.size();
 }
 
+void SyncBackoff::handle(WorkQueue& queue, const std::string& key, const std::string& who, const Sync& sync) {
+  try {
+    auto recheck = sync(key);
+    {
+      std::lock_guard lk(mu_);
+      failures_.erase(key);
+    }
+    if (recheck) queue.addAfter(key, *recheck);
+  } catch (const std::exception& e) {
+    int n;
+    {
+      std::lock_guard lk(mu_);
+      n = ++failures_[key];
+    }
+    auto delay = std::chrono::milliseconds(std::min<int64_t>(int64_t{100} << std::min(n, 9), 30000));
+    if (n <= 3 || n % 10 == 0) std::cerr << who << ": sync " << key << ": " << e.what() << ", retrying\n";
+    queue.addAfter(key, delay);
+  }
+}
+
 std::string keyOf(const Json& obj) {
   std::string ns = namespaceOf(obj);
   return ns.empty() ? nameOf(obj) : ns + "/" + nameOf(obj);

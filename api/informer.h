@@ -74,6 +74,20 @@ class WorkQueue {
   std::multimap<std::chrono::steady_clock::time_point, std::string> delayed_;
 };
 
+/// Per-key retries for a controller's work loop: exponential back-off from 100 ms to 30 s. Thread-safe.
+class SyncBackoff {
+ public:
+  using Sync = std::function<std::optional<std::chrono::milliseconds>(const std::string& key)>;
+  /// Runs `sync(key)`. On success forgets the key's failures and re-queues it after the delay sync
+  /// returned, if any. On an exception re-queues it after the back-off and logs "<who>: sync <key>:
+  /// <error>, retrying" (the first three times, then every tenth).
+  void handle(WorkQueue& queue, const std::string& key, const std::string& who, const Sync& sync);
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, int> failures_;
+};
+
 /// "ns/name" (or "name" for cluster-scoped objects).
 std::string keyOf(const Json& obj);
 /// Splits "ns/name" → {ns, name}.

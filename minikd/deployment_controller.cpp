@@ -666,23 +666,7 @@ std::optional<std::chrono::milliseconds> DeploymentController::sync(const std::s
 }
 
 void DeploymentController::handle(const std::string& key) {
-  try {
-    auto recheck = sync(key);
-    {
-      std::lock_guard lk(failures_mu_);
-      failures_.erase(key);
-    }
-    if (recheck) queue_.addAfter(key, *recheck);
-  } catch (const std::exception& e) {
-    int n;
-    {
-      std::lock_guard lk(failures_mu_);
-      n = ++failures_[key];
-    }
-    auto delay = std::chrono::milliseconds(std::min<int64_t>(int64_t{100} << std::min(n, 9), 30000));
-    if (n <= 3 || n % 10 == 0) std::cerr << "deployment controller: sync " << key << ": " << e.what() << ", retrying\n";
-    queue_.addAfter(key, delay);
-  }
+  backoff_.handle(queue_, key, "deployment controller", [this](const std::string& k) { return sync(k); });
 }
 
 void DeploymentController::run(std::stop_token st) {

@@ -79,8 +79,7 @@ class DeploymentController {
   api::Informer d_informer_;
   api::Informer rs_informer_;
   api::Informer pod_informer_;
-  std::mutex failures_mu_;
-  std::map<std::string, int> failures_;
+  api::SyncBackoff backoff_;
 };
 
 }  // namespace minikd

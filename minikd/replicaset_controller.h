@@ -85,8 +85,7 @@ class ReplicaSetController {
   api::WorkQueue queue_;
   api::Informer rs_informer_;
   api::Informer pod_informer_;
-  std::mutex failures_mu_;
-  std::map<std::string, int> failures_;
+  api::SyncBackoff backoff_;
 };
 
 }  // namespace minikd
