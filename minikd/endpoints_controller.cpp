@@ -45,13 +45,7 @@ EndpointsController::EndpointsController(api::Api& api, Options options)
       services_(api, services_r_),
       pods_(api, pods_r_),
       endpoints_(api, endpoints_r_) {
-  services_.addHandler([this](api::EventType t, const api::ObjectPtr& o, const api::ObjectPtr&) {
-    index_.onService(t, *o);
-    queue_.add(api::keyOf(*o));
-  });
-  pods_.addHandler([this](api::EventType t, const api::ObjectPtr& o, const api::ObjectPtr& old) {
-    for (auto& key : servicesForPodEvent(index_, t, o, old)) queue_.add(key);
-  });
+  queueServicesAndPods(services_, pods_, index_, queue_);
   // Someone else changed or deleted our Endpoints: put them back. At start, Endpoints left behind by
   // a Service deleted while we were down are removed.
   endpoints_.addHandler([this](api::EventType, const api::ObjectPtr& o, const api::ObjectPtr&) {

@@ -69,13 +69,7 @@ EndpointSliceController::EndpointSliceController(api::Api& api, Options options)
       pods_(api, pods_r_),
       endpoints_(api, endpoints_r_),
       slices_(api, slices_r_) {
-  services_.addHandler([this](api::EventType t, const api::ObjectPtr& o, const api::ObjectPtr&) {
-    index_.onService(t, *o);
-    queue_.add(api::keyOf(*o));
-  });
-  pods_.addHandler([this](api::EventType t, const api::ObjectPtr& o, const api::ObjectPtr& old) {
-    for (auto& key : servicesForPodEvent(index_, t, o, old)) queue_.add(key);
-  });
+  queueServicesAndPods(services_, pods_, index_, queue_);
   // Hand-written Endpoints are mirrored into slices.
   endpoints_.addHandler([this](api::EventType, const api::ObjectPtr& o, const api::ObjectPtr&) {
     queue_.add(api::keyOf(*o));

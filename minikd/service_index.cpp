@@ -66,4 +66,15 @@ void processQueue(api::WorkQueue& queue, std::stop_token st, const std::string& 
   }
 }
 
+void queueServicesAndPods(api::Informer& services, api::Informer& pods, ServiceSelectorIndex& index,
+                          api::WorkQueue& queue) {
+  services.addHandler([&index, &queue](api::EventType t, const api::ObjectPtr& o, const api::ObjectPtr&) {
+    index.onService(t, *o);
+    queue.add(api::keyOf(*o));
+  });
+  pods.addHandler([&index, &queue](api::EventType t, const api::ObjectPtr& o, const api::ObjectPtr& old) {
+    for (auto& key : servicesForPodEvent(index, t, o, old)) queue.add(key);
+  });
+}
+
 }  // namespace minikd

@@ -33,6 +33,11 @@ std::vector<std::string> servicesForPodEvent(const ServiceSelectorIndex& index, 
 
 /// Takes keys from `queue` and runs `sync(ns, name)` for each until `st` is stopped. A failed sync is
 /// logged (prefixed by `who`) and retried with exponential back-off (50 ms .. 5 s); it never ends the loop.
+/// Queues a Service's key on its own changes (keeping `index` current) and the keys of the Services
+/// a pod change concerns: the common wiring of the endpoints and endpointslice controllers.
+void queueServicesAndPods(api::Informer& services, api::Informer& pods, ServiceSelectorIndex& index,
+                          api::WorkQueue& queue);
+
 void processQueue(api::WorkQueue& queue, std::stop_token st, const std::string& who,
                   const std::function<void(const std::string& ns, const std::string& name)>& sync);
 
