@@ -3,6 +3,7 @@
 // verbs, watch streams, Tables and pod logs. Handlers are installable on any httplib::Server so the
 // dashboard can serve the same API behind its own session auth.
 #include "api/api.h"
+#include "api/pod_exec.h"
 #include "api/pod_logs.h"
 
 #include <atomic>
@@ -36,6 +37,8 @@ class ApiHandler {
   /// A function returning JSON for GET /minikd/status (components and their health).
   void setStatusProvider(std::function<Json()> fn) { status_ = std::move(fn); }
   void setPodLogs(PodLogs* logs) { logs_ = logs; }
+  /// Serves exec and port-forward (websocket upgrades; only the ApiServer can upgrade).
+  void setPodExec(PodExec* exec) { exec_ = exec; }
   /// Installs every route. `authorize` decides whether a request may use the API (health and version
   /// endpoints are open).
   void install(httplib::Server& srv, std::function<bool(const httplib::Request&)> authorize);
@@ -53,6 +56,7 @@ class ApiHandler {
   Api& api_;
   size_t max_body_;
   PodLogs* logs_;
+  PodExec* exec_ = nullptr;
   std::function<Json()> status_;
   std::atomic<bool> closing_{false};
 };
