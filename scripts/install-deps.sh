@@ -3,7 +3,7 @@
 set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config git
       libsqlite3-dev libcpp-httplib-dev nlohmann-json3-dev libnftnl-dev libmnl-dev libboost-dev libboost-filesystem-dev
-      catch2 libssl-dev libyaml-cpp-dev
+      catch2 libssl-dev libyaml-cpp-dev zlib1g-dev
       iproute2 nftables dnsutils dnsperf dnsmasq-base procps curl
       clang libclang-rt-14-dev)
 if [ "${1:-}" = "--test" ]; then
