@@ -391,3 +391,32 @@ TEST_CASE("spdy: a Codec moves with its compression state", "[spdy]") {
   REQUIRE(f);
   CHECK(f->header("streamtype") == "data");
 }
+
+TEST_CASE("spdy: a long stream of frames in uneven chunks keeps its order and buffer bounded", "[spdy]") {
+  Codec client, server;
+  std::string wire;
+  for (uint32_t i = 0; i < 300; ++i) {
+    wire += client.data(3, std::string(1000 + i, char('a' + i % 26)));
+    if (i % 50 == 0) wire += client.headers(3, {{"n", std::to_string(i)}});
+  }
+  size_t got = 0, headers = 0, at = 0, chunk = 1;
+  while (at < wire.size()) {
+    const size_t n = std::min(chunk, wire.size() - at);
+    server.feed(std::string_view(wire).substr(at, n));
+    at += n;
+    chunk = chunk * 7 % 9973 + 1;  // uneven chunk sizes, up to ~10 KB
+    while (auto f = server.next()) {
+      if (f->type == FrameType::Headers) {
+        CHECK(f->header("n") == std::to_string(headers * 50));
+        ++headers;
+        continue;
+      }
+      REQUIRE(f->type == FrameType::Data);
+      CHECK(f->data == std::string(1000 + got, char('a' + got % 26)));
+      ++got;
+    }
+    CHECK(server.buffered() < 12000);
+  }
+  CHECK(got == 300);
+  CHECK(headers == 6);
+}
