@@ -143,6 +143,7 @@ void PodWorker::run(std::stop_token st) {
     for (const auto& key : keys) {
       if (st.stop_requested()) break;
       syncPod(key);
+      publishExecView(key);
     }
   }
   informer_thread.request_stop();
@@ -155,7 +156,10 @@ void PodWorker::syncOnce() {
   f.resource = podsResource().key();
   for (const auto& obj : api_.store().list(f).items) keys.insert(api::keyOf(*obj));
   for (const auto& [key, pod] : pods_) keys.insert(key);
-  for (const auto& key : keys) syncPod(key);
+  for (const auto& key : keys) {
+    syncPod(key);
+    publishExecView(key);
+  }
 }
 
 void PodWorker::reserveExistingIps() {
@@ -735,6 +739,59 @@ void PodWorker::stopAll() {
   savePids();
   std::lock_guard lock(mu_);
   tracked_ = 0;
+  exec_views_.clear();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Exec and port-forward (called from API threads: they read only exec_views_, under mu_)
+
+void PodWorker::publishExecView(const std::string& key) {
+  auto it = pods_.find(key);
+  if (it == pods_.end()) {
+    std::lock_guard lock(mu_);
+    exec_views_.erase(key);
+    return;
+  }
+  const Pod& p = *it->second;
+  ExecView v{.uid = p.uid, .ip = p.ip, .dir = p.dir, .netns_path = p.sandbox ? p.sandbox->netns_path : "", .running = {}};
+  for (const auto* list : {&p.init, &p.containers})
+    for (const auto& c : *list)
+      if (c.proc) v.running.insert(c.name);
+  std::lock_guard lock(mu_);
+  exec_views_[key] = std::move(v);
+}
+
+std::string PodWorker::netnsPath(const std::string& ns, const std::string& pod) const {
+  std::lock_guard lock(mu_);
+  auto it = exec_views_.find(ns + "/" + pod);
+  return it == exec_views_.end() ? "" : it->second.netns_path;
+}
+
+std::optional<ProcessSpec> PodWorker::execSpec(const std::string& ns, const std::string& pod,
+                                               const std::string& container) {
+  ExecView v;
+  {
+    std::lock_guard lock(mu_);
+    auto it = exec_views_.find(ns + "/" + pod);
+    if (it == exec_views_.end() || !it->second.running.count(container) || it->second.netns_path.empty())
+      return std::nullopt;
+    v = it->second;
+  }
+  auto obj = api_.store().get(podsResource().key(), ns, pod);
+  if (!obj || (*obj)["metadata"].value("uid", "") != v.uid) return std::nullopt;
+  std::optional<Json> cspec;
+  for (const char* f : {"containers", "initContainers"})
+    for (const auto& c : (*obj)["spec"].value(f, Json::array()))
+      if (!cspec && c.value("name", "") == container) cspec = c;
+  if (!cspec) return std::nullopt;
+  Pod tmp;
+  tmp.ns = ns;
+  tmp.name = pod;
+  tmp.uid = v.uid;
+  tmp.ip = v.ip;
+  tmp.dir = v.dir;
+  tmp.sandbox = net::Sandbox{.id = "", .netns_name = "", .netns_path = v.netns_path, .host_veth = "", .ip = v.ip};
+  return baseSpec(tmp, *obj, *cspec);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <stop_token>
 #include <string>
@@ -72,6 +73,15 @@ class PodWorker {
   /// Pods with state in the worker (for tests and metrics).
   size_t trackedPods() const;
 
+  /// For `kubectl exec` (any thread): the spec container `container` of pod ns/name was started with
+  /// (environment, working dir, hostname, netns, resolv.conf/hosts, ids; argv = its command), as of
+  /// the last sync. nullopt when this worker does not run that container now. Throws ConfigError
+  /// when its environment cannot be resolved.
+  std::optional<ProcessSpec> execSpec(const std::string& ns, const std::string& pod, const std::string& container);
+  /// For port-forward (any thread): the pod's network namespace path while this worker has its
+  /// sandbox, else "".
+  std::string netnsPath(const std::string& ns, const std::string& pod) const;
+
  private:
   struct ProbeState;
   struct Container;
@@ -102,6 +112,7 @@ class PodWorker {
   ProcessSpec baseSpec(const Pod& p, const api::Json& pod, const api::Json& container);
   void savePids();
   void markDirty(const std::string& key);
+  void publishExecView(const std::string& key);
 
   api::Api& api_;
   net::PodNetwork& network_;
@@ -119,6 +130,12 @@ class PodWorker {
   std::condition_variable_any cv_;
   std::set<std::string> dirty_;
   size_t tracked_ = 0;
+  /// What execSpec()/netnsPath() need of each tracked pod, copied after every sync of it.
+  struct ExecView {
+    std::string uid, ip, dir, netns_path;
+    std::set<std::string> running;  // containers with a live process
+  };
+  std::map<std::string, ExecView> exec_views_;  // by "ns/name", guarded by mu_
 };
 
 }  // namespace minikd::runtime
