@@ -17,6 +17,7 @@
 #include "net/proxier.h"
 #include "net/pod_network_linux.h"
 #include "runtime/clock.h"
+#include "runtime/pod_exec.h"
 #include "runtime/pod_logs.h"
 #include "runtime/pod_worker.h"
 #include "runtime/process_launcher.h"
@@ -84,6 +85,7 @@ struct Parts::Impl {
   std::unique_ptr<runtime::ProcessLauncher> launcher;
   std::unique_ptr<runtime::PodWorker> worker;
   std::unique_ptr<runtime::RuntimePodLogs> pod_logs;
+  std::unique_ptr<runtime::RuntimePodExec> pod_exec;
   std::jthread worker_thread;
   // The API also listens on the bridge gateway so that pods reach it (the `kubernetes` Service).
   std::unique_ptr<api::ApiServer> gateway_api;
@@ -174,6 +176,8 @@ void Parts::startPods(StepTimer& step, api::ApiHandler& handler) {
                                                     runtimeConfig(i.options, i.node));
     i.pod_logs = std::make_unique<runtime::RuntimePodLogs>(i.api, i.clock, i.options.state_dir);
     handler.setPodLogs(i.pod_logs.get());
+    i.pod_exec = std::make_unique<runtime::RuntimePodExec>(i.api, *i.worker);
+    handler.setPodExec(i.pod_exec.get());
     i.worker->cleanupLeftovers();
     i.worker_thread = std::jthread([&i](std::stop_token st) { i.worker->run(st); });
   });
@@ -186,6 +190,7 @@ void Parts::startPods(StepTimer& step, api::ApiHandler& handler) {
     cfg.token = i.pki.token;
     cfg.threads = 16;
     i.gateway_api = std::make_unique<api::ApiServer>(i.api, cfg, i.pod_logs.get());
+    i.gateway_api->handler().setPodExec(i.pod_exec.get());
     i.gateway_api->bind();
     i.gateway_api_thread = std::jthread([&i] { i.gateway_api->run(); });
   });
@@ -207,7 +212,7 @@ void Parts::stopPods() {
       std::fprintf(stderr, "minikd: removing the pod network: %s\n", e.what());
     }
   }
-  i.worker.reset();
+  // The worker itself stays until Parts goes: the main API server, still serving, may call pod_exec.
   i.network.reset();
 }
 
