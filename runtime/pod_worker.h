@@ -5,8 +5,9 @@
 // status and events, and tears everything down on graceful deletion.
 //
 // Threading: run() is the only thread that touches pod state (an informer thread only marks pods
-// dirty). cleanupLeftovers() before run(), stopAll() after run() has returned. Tests call
-// syncOnce() instead of run() and drive time with a fake Clock.
+// dirty). cleanupLeftovers() before run(), stopAll() after run() has returned. Tests call syncOnce()
+// instead of run() and drive time with a fake Clock. execSpec() and netnsPath() (exec, port-forward)
+// may be called from any thread: they read a snapshot the sync publishes under a lock.
 #include "api/api.h"
 #include "api/informer.h"
 #include "net/ipam.h"
