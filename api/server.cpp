@@ -5,6 +5,8 @@
 
 #include <httplib.h>
 
+#include <set>
+
 #include <chrono>
 #include <iostream>
 #include <sstream>
@@ -12,8 +14,8 @@
 namespace minikd::api {
 namespace {
 
-using httplib::Request;
-using httplib::Response;
+using Request = HttpRequest;
+using Response = HttpResponse;
 
 constexpr const char* kJson = "application/json";
 // Streams use a content type httplib does not gzip: a compressed stream would hold events back.
@@ -21,7 +23,7 @@ constexpr const char* kJsonStream = "application/json;stream=watch";
 
 void sendJson(Response& res, int code, const Json& body, const char* type = kJson) {
   res.status = code;
-  res.set_content(body.dump(), type);
+  res.setContent(body.dump(), type);
 }
 
 void sendError(Response& res, const ApiError& e) { sendJson(res, e.code(), e.toStatus()); }
@@ -35,10 +37,10 @@ std::vector<std::string> splitPath(const std::string& path) {
   return out;
 }
 
-bool wantsTable(const Request& req) { return req.get_header_value("Accept").find("as=Table") != std::string::npos; }
+bool wantsTable(const Request& req) { return req.header("Accept").find("as=Table") != std::string::npos; }
 
 std::string queryParam(const Request& req, const char* name) {
-  return req.has_param(name) ? req.get_param_value(name) : std::string();
+  return req.param(name);
 }
 
 int64_t intParam(const Request& req, const char* name, int64_t fallback) {
@@ -55,7 +57,7 @@ int64_t intParam(const Request& req, const char* name, int64_t fallback) {
 }
 
 std::string baseContentType(const Request& req) {
-  std::string ct = req.get_header_value("Content-Type");
+  std::string ct = req.header("Content-Type");
   auto semi = ct.find(';');
   if (semi != std::string::npos) ct = ct.substr(0, semi);
   while (!ct.empty() && ct.back() == ' ') ct.pop_back();
@@ -90,7 +92,7 @@ WriteOptions writeOptions(const Request& req, std::vector<std::string>* warnings
 }
 
 void setWarnings(Response& res, const std::vector<std::string>& warnings) {
-  for (const auto& w : warnings) res.set_header("Warning", "299 - \"" + w + "\"");
+  for (const auto& w : warnings) res.setHeader("Warning", "299 - \"" + w + "\"");
 }
 
 Filter filterOf(const Request& req) {
@@ -125,19 +127,66 @@ std::string includeObject(const Request& req) {
 
 }  // namespace
 
+void ApiHandler::respond(const Request& req, Response& res, bool authorized) {
+  try {
+    static const std::set<std::string> open = {"/healthz", "/livez", "/readyz", "/version"};
+    if (!open.count(req.path) && !authorized) throw unauthorized();
+    handle(req, res);
+  } catch (const ApiError& e) {
+    sendError(res, e);
+  } catch (const Json::exception& e) {
+    sendError(res, badRequest(std::string("malformed object: ") + e.what()));
+  } catch (const std::exception& e) {
+    sendError(res, internalError(e.what()));
+  }
+}
+
+namespace {
+
+/// A chunked httplib response body as a StreamSink.
+class HttplibSink : public StreamSink {
+ public:
+  explicit HttplibSink(httplib::DataSink& sink) : sink_(sink) {}
+  bool write(std::string_view chunk) override { return sink_.write(chunk.data(), chunk.size()); }
+  bool open() override { return sink_.is_writable(); }
+
+ private:
+  httplib::DataSink& sink_;
+};
+
+HttpRequest fromHttplib(const httplib::Request& in) {
+  HttpRequest r;
+  r.method = in.method;
+  r.path = in.path;
+  r.body = in.body;
+  r.remote_addr = in.remote_addr;
+  for (const auto& [k, v] : in.headers) r.headers.emplace(k, v);
+  for (const auto& [k, v] : in.params) r.params.emplace(k, v);
+  return r;
+}
+
+void toHttplib(HttpResponse&& in, httplib::Response& out) {
+  out.status = in.status;
+  for (const auto& [k, v] : in.headers) out.set_header(k, v);
+  if (!in.stream) {
+    out.set_content(in.body, in.content_type.empty() ? "text/plain" : in.content_type.c_str());
+    return;
+  }
+  out.set_chunked_content_provider(in.content_type, [stream = std::move(in.stream)](size_t, httplib::DataSink& sink) {
+    HttplibSink s(sink);
+    stream(s);
+    sink.done();
+    return true;
+  });
+}
+
+}  // namespace
+
 void ApiHandler::install(httplib::Server& srv, std::function<bool(const httplib::Request&)> authorize) {
-  auto h = [this, authorize](const Request& req, Response& res) {
-    try {
-      static const std::set<std::string> open = {"/healthz", "/livez", "/readyz", "/version"};
-      if (!open.count(req.path) && !authorize(req)) throw unauthorized();
-      handle(req, res);
-    } catch (const ApiError& e) {
-      sendError(res, e);
-    } catch (const Json::exception& e) {
-      sendError(res, badRequest(std::string("malformed object: ") + e.what()));
-    } catch (const std::exception& e) {
-      sendError(res, internalError(e.what()));
-    }
+  auto h = [this, authorize](const httplib::Request& req, httplib::Response& res) {
+    HttpResponse out;
+    respond(fromHttplib(req), out, authorize(req));
+    toHttplib(std::move(out), res);
   };
   srv.Get(R"(/.*)", h);
   srv.Post(R"(/.*)", h);
@@ -151,14 +200,14 @@ void ApiHandler::handle(const Request& req, Response& res) {
   if (path == "/healthz" || path == "/livez" || path == "/readyz") {
     bool ok = api_.store().healthy();
     res.status = ok ? 200 : 500;
-    res.set_content(ok ? "ok" : "store: not answering", "text/plain");
+    res.setContent(ok ? "ok" : "store: not answering", "text/plain");
     return;
   }
   if (path == "/version") return sendJson(res, 200, versionInfo());
   if (path == "/minikd/status") {
     return sendJson(res, 200, status_ ? status_() : Json{{"components", Json::array()}});
   }
-  std::string accept = req.get_header_value("Accept");
+  std::string accept = req.header("Accept");
   if (path == "/api" || path == "/apis") {
     if (accept.find("as=APIGroupDiscoveryList") != std::string::npos) {
       std::string v = accept.find("v=v2;") != std::string::npos || accept.find("v=v2,") != std::string::npos ||
@@ -168,10 +217,10 @@ void ApiHandler::handle(const Request& req, Response& res) {
       if (accept.find("v=v2;") == std::string::npos && accept.find("v=v2beta1") != std::string::npos) v = "v2beta1";
       std::string type = "application/json;g=apidiscovery.k8s.io;v=" + v + ";as=APIGroupDiscoveryList";
       res.status = 200;
-      res.set_content(aggregatedDiscovery(path == "/api", v).dump(), type.c_str());
+      res.setContent(aggregatedDiscovery(path == "/api", v).dump(), type);
       return;
     }
-    std::string host = req.get_header_value("Host");
+    std::string host = req.header("Host");
     return sendJson(res, 200, path == "/api" ? legacyApiVersions(host) : legacyApiGroupList());
   }
   if (path == "/openapi/v3") return sendJson(res, 200, openApiRoot());
@@ -247,6 +296,13 @@ void ApiHandler::handleResource(const Request& req, Response& res, const Resourc
     throw methodNotAllowed("the server does not allow this method on the requested resource");
   }
   if (sub == "log" && r.kind == "Pod" && m == "GET") return handleLog(req, res, ns, name);
+  if (r.kind == "Pod" && (sub == "exec" || sub == "attach" || sub == "portforward")) {
+    api_.get(r, ns, name);  // 404 for an unknown pod
+    if (!exec_) throw badRequest("exec and port-forward are not available: minikd runs without its pod runtime");
+    throw badRequest("Upgrade request required: minikd serves " + sub + " over a websocket (" +
+                     (sub == "portforward" ? "SPDY/3.1+portforward.k8s.io" : "v5.channel.k8s.io") +
+                     "), which kubectl 1.31 and newer use by default");
+  }
   Subresource s = subOf(r, sub, name);
   if (m == "GET") {
     Json obj = api_.get(r, ns, name, s);
@@ -285,8 +341,8 @@ void ApiHandler::handleResource(const Request& req, Response& res, const Resourc
       }
       if (body.value("orphanDependents", false)) d.propagation_policy = "Orphan";
     }
-    if (req.has_param("propagationPolicy")) d.propagation_policy = queryParam(req, "propagationPolicy");
-    if (req.has_param("gracePeriodSeconds")) d.options.grace_period_seconds = intParam(req, "gracePeriodSeconds", 0);
+    if (req.hasParam("propagationPolicy")) d.propagation_policy = queryParam(req, "propagationPolicy");
+    if (req.hasParam("gracePeriodSeconds")) d.options.grace_period_seconds = intParam(req, "gracePeriodSeconds", 0);
     if (!d.propagation_policy.empty() && d.propagation_policy != "Background" && d.propagation_policy != "Foreground" &&
         d.propagation_policy != "Orphan")
       throw badRequest("propagationPolicy: Unsupported value: \"" + d.propagation_policy +
@@ -330,29 +386,26 @@ void ApiHandler::handleWatch(const Request& req, Response& res, const ResourceIn
     expired = Json{{"type", "ERROR"}, {"object", e.toStatus()}}.dump() + "\n";
   }
   res.status = 200;
-  res.set_header("Cache-Control", "no-cache, private");
+  res.setHeader("Cache-Control", "no-cache, private");
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout);
   auto kind = r.kind, api_version = r.apiVersion();
-  res.set_chunked_content_provider(kJsonStream, [this, start, expired, encode, deadline, bookmarks, kind,
-                                                 api_version](size_t, httplib::DataSink& sink) {
+  res.content_type = kJsonStream;
+  res.stream = [this, start, expired, encode, deadline, bookmarks, kind, api_version](StreamSink& sink) {
     if (!start) {
-      sink.write(expired.data(), expired.size());
-      sink.done();
-      return true;
+      sink.write(expired);
+      return;
     }
     for (const auto& o : start->initial) {
-      std::string line = encode("ADDED", o);
-      if (!sink.write(line.data(), line.size())) return false;
+      if (!sink.write(encode("ADDED", o))) return;
     }
     start->initial.clear();
     while (!closing_ && std::chrono::steady_clock::now() < deadline) {
-      if (!sink.is_writable()) return false;
+      if (!sink.open()) return;
       std::optional<Event> ev;
       try {
         ev = start->watch->next(std::chrono::milliseconds(1000));
       } catch (const ApiError& e) {
-        std::string line = Json{{"type", "ERROR"}, {"object", e.toStatus()}}.dump() + "\n";
-        sink.write(line.data(), line.size());
+        sink.write(Json{{"type", "ERROR"}, {"object", e.toStatus()}}.dump() + "\n");
         break;
       }
       if (!ev) {
@@ -360,16 +413,12 @@ void ApiHandler::handleWatch(const Request& req, Response& res, const ResourceIn
         Json bm = {{"type", "BOOKMARK"},
                    {"object", {{"kind", kind}, {"apiVersion", api_version},
                                {"metadata", {{"resourceVersion", std::to_string(start->watch->cursor())}}}}}};
-        std::string line = bm.dump() + "\n";
-        if (!sink.write(line.data(), line.size())) return false;
+        if (!sink.write(bm.dump() + "\n")) return;
         continue;
       }
-      std::string line = encode(eventTypeName(ev->type), ev->object);
-      if (!sink.write(line.data(), line.size())) return false;
+      if (!sink.write(encode(eventTypeName(ev->type), ev->object))) return;
     }
-    sink.done();
-    return true;
-  });
+  };
 }
 
 void ApiHandler::handleLog(const Request& req, Response& res, const std::string& ns, const std::string& name) {
@@ -381,9 +430,9 @@ void ApiHandler::handleLog(const Request& req, Response& res, const std::string&
   o.follow = queryParam(req, "follow") == "true";
   o.previous = queryParam(req, "previous") == "true";
   o.timestamps = queryParam(req, "timestamps") == "true";
-  if (req.has_param("tailLines")) o.tail_lines = intParam(req, "tailLines", 0);
-  if (req.has_param("sinceSeconds")) o.since_seconds = intParam(req, "sinceSeconds", 0);
-  if (req.has_param("limitBytes")) o.limit_bytes = intParam(req, "limitBytes", 0);
+  if (req.hasParam("tailLines")) o.tail_lines = intParam(req, "tailLines", 0);
+  if (req.hasParam("sinceSeconds")) o.since_seconds = intParam(req, "sinceSeconds", 0);
+  if (req.hasParam("limitBytes")) o.limit_bytes = intParam(req, "limitBytes", 0);
   if (!o.follow) {
     std::string out;
     logs_->stream(ns, name, o, [&](std::string_view chunk) {
@@ -391,7 +440,7 @@ void ApiHandler::handleLog(const Request& req, Response& res, const std::string&
       return true;
     });
     res.status = 200;
-    res.set_content(out, "text/plain");
+    res.setContent(out, "text/plain");
     return;
   }
   // Validate (container exists) before the 200 goes out: a first non-following read.
@@ -401,62 +450,18 @@ void ApiHandler::handleLog(const Request& req, Response& res, const std::string&
   logs_->stream(ns, name, probe, [](std::string_view) { return true; });
   res.status = 200;
   PodLogs* logs = logs_;
-  res.set_chunked_content_provider("application/octet-stream", [this, logs, ns, name, o](size_t, httplib::DataSink& sink) {
+  res.content_type = "application/octet-stream";
+  res.stream = [this, logs, ns, name, o](StreamSink& sink) {
     try {
       logs->stream(ns, name, o, [&](std::string_view chunk) {
         // An empty chunk only asks whether to go on: writing it would end the chunked response.
-        if (closing_ || !sink.is_writable()) return false;
-        return chunk.empty() || sink.write(chunk.data(), chunk.size());
+        if (closing_ || !sink.open()) return false;
+        return chunk.empty() || sink.write(chunk);
       });
     } catch (const std::exception& e) {
       std::cerr << "log stream " << ns << "/" << name << ": " << e.what() << "\n";
     }
-    sink.done();
-    return true;
-  });
-}
-
-ApiServer::ApiServer(Api& api, ServerConfig config, PodLogs* logs)
-    : api_(api), config_(std::move(config)), handler_(api, config_.max_body, logs) {
-  if (config_.cert_file.empty())
-    server_ = std::make_unique<httplib::Server>();
-  else
-    server_ = std::make_unique<httplib::SSLServer>(config_.cert_file.c_str(), config_.key_file.c_str());
-  if (!server_->is_valid()) throw std::runtime_error("API server: cannot load TLS certificate " + config_.cert_file);
-  int threads = config_.threads;
-  server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  server_->set_payload_max_length(64 * 1024 * 1024);
-  server_->set_tcp_nodelay(true);  // without it Nagle + delayed ACK add ~40 ms to small responses
-  server_->set_keep_alive_max_count(100000);
-  server_->set_keep_alive_timeout(60);
-  server_->set_read_timeout(60);
-  std::string token = config_.token;
-  handler_.install(*server_, [token](const Request& req) {
-    if (token.empty()) return true;
-    return req.get_header_value("Authorization") == "Bearer " + token;
-  });
-}
-
-ApiServer::~ApiServer() { stop(); }
-
-int ApiServer::bind() {
-  int port = config_.port;
-  if (port == 0) {
-    port = server_->bind_to_any_port(config_.host.c_str());
-    if (port < 0) throw std::runtime_error("API server: cannot listen on " + config_.host);
-    return port;
-  }
-  if (!server_->bind_to_port(config_.host.c_str(), port))
-    throw std::runtime_error("API server: cannot listen on " + config_.host + ":" + std::to_string(port) +
-                             " (in use, or not an address of this host)");
-  return port;
-}
-
-void ApiServer::run() { server_->listen_after_bind(); }
-
-void ApiServer::stop() {
-  handler_.closeStreams();
-  if (server_) server_->stop();
+  };
 }
 
 }  // namespace minikd::api

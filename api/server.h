@@ -1,8 +1,10 @@
 #pragma once
-// The Kubernetes REST API over HTTP(S) with cpp-httplib: routing, auth, discovery, OpenAPI, the
-// verbs, watch streams, Tables and pod logs. Handlers are installable on any httplib::Server so the
-// dashboard can serve the same API behind its own session auth.
+// The Kubernetes REST API: routing, auth, discovery, OpenAPI, the verbs, watch streams, Tables, pod
+// logs (ApiHandler, on the neutral types of api/http.h), and the API server that serves it over
+// HTTPS with Boost.Beast, including the websocket upgrades of exec and port-forward (ApiServer).
+// The dashboard mounts the same handler on its cpp-httplib server behind its own session auth.
 #include "api/api.h"
+#include "api/http.h"
 #include "api/pod_exec.h"
 #include "api/pod_logs.h"
 
@@ -30,7 +32,7 @@ struct ServerConfig {
   std::string external_url;     // for discovery's serverAddressByClientCIDRs
 };
 
-/// The routes of the API, for any httplib server.
+/// The routes of the API.
 class ApiHandler {
  public:
   ApiHandler(Api& api, size_t max_body, PodLogs* logs = nullptr) : api_(api), max_body_(max_body), logs_(logs) {}
@@ -39,19 +41,25 @@ class ApiHandler {
   void setPodLogs(PodLogs* logs) { logs_ = logs; }
   /// Serves exec and port-forward (websocket upgrades; only the ApiServer can upgrade).
   void setPodExec(PodExec* exec) { exec_ = exec; }
-  /// Installs every route. `authorize` decides whether a request may use the API (health and version
-  /// endpoints are open).
+  PodExec* podExec() const { return exec_; }
+  Api& api() { return api_; }
+  /// Answers one request; errors become a Status. Without `authorized` only the health and version
+  /// endpoints answer (401 otherwise).
+  void respond(const HttpRequest& req, HttpResponse& res, bool authorized);
+  /// Installs every route on a cpp-httplib server (the dashboard's). `authorize` decides whether a
+  /// request may use the API.
   void install(httplib::Server& srv, std::function<bool(const httplib::Request&)> authorize);
   /// Ends every open watch and log stream (on shutdown).
   void closeStreams() { closing_ = true; }
+  bool closing() const { return closing_; }
 
  private:
-  void handle(const httplib::Request& req, httplib::Response& res);
-  void handleResource(const httplib::Request& req, httplib::Response& res, const ResourceInfo& r,
-                      const std::string& ns, const std::string& name, const std::string& sub);
-  void handleList(const httplib::Request& req, httplib::Response& res, const ResourceInfo& r, const std::string& ns);
-  void handleWatch(const httplib::Request& req, httplib::Response& res, const ResourceInfo& r, const std::string& ns);
-  void handleLog(const httplib::Request& req, httplib::Response& res, const std::string& ns, const std::string& name);
+  void handle(const HttpRequest& req, HttpResponse& res);
+  void handleResource(const HttpRequest& req, HttpResponse& res, const ResourceInfo& r, const std::string& ns,
+                      const std::string& name, const std::string& sub);
+  void handleList(const HttpRequest& req, HttpResponse& res, const ResourceInfo& r, const std::string& ns);
+  void handleWatch(const HttpRequest& req, HttpResponse& res, const ResourceInfo& r, const std::string& ns);
+  void handleLog(const HttpRequest& req, HttpResponse& res, const std::string& ns, const std::string& name);
 
   Api& api_;
   size_t max_body_;
@@ -61,7 +69,8 @@ class ApiHandler {
   std::atomic<bool> closing_{false};
 };
 
-/// The API server: HTTPS (or HTTP in tests) with bearer-token auth.
+/// The API server: HTTPS (or HTTP in tests) with bearer-token auth, one thread per connection
+/// (api/http_server.cpp, Boost.Beast). Upgrades …/pods/{name}/exec and …/portforward to websockets.
 class ApiServer {
  public:
   ApiServer(Api& api, ServerConfig config, PodLogs* logs = nullptr);
@@ -74,10 +83,10 @@ class ApiServer {
   void stop();
 
  private:
-  Api& api_;
+  class Impl;
   ServerConfig config_;
   ApiHandler handler_;
-  std::unique_ptr<httplib::Server> server_;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace minikd::api

@@ -84,6 +84,13 @@ void printObjects(Context& ctx, const std::string& format, const std::vector<std
 std::vector<Json> listObjects(Context& ctx, const api::ResourceInfo& r, const std::string& ns,
                               const std::string& label_selector = "", const std::string& field_selector = "");
 
+/// The pod an argument names: "web-1", "pod/web-1", "deploy/web", "rs/web-x", "svc/web" (or TYPE NAME as
+/// two arguments): a Running pod of the owner's selector when there are several.
+Json resolvePod(Context& ctx, const std::string& arg, const std::string& maybe_name = "");
+/// -c, else the pod's kubectl.kubernetes.io/default-container, else its first container (saying so on
+/// stderr when it has several, as kubectl does).
+std::string defaultContainer(Context& ctx, const Json& pod);
+
 /// "error: ..." line and exit code 1.
 int fail(Context& ctx, const std::string& message);
 
@@ -95,6 +102,7 @@ int cmdCreate(Context& ctx);
 int cmdReplace(Context& ctx);
 int cmdDelete(Context& ctx);
 int cmdLogs(Context& ctx);
+int cmdExec(Context& ctx);
 int cmdScale(Context& ctx);
 int cmdRollout(Context& ctx);
 int cmdWait(Context& ctx);

@@ -3,9 +3,7 @@
 #include "minikd/printer.h"
 
 namespace minikd::cli {
-namespace {
 
-/// The pod a logs argument names: "web-1", "pod/web-1", "deploy/web", "rs/web-x", "svc/web".
 Json resolvePod(Context& ctx, const std::string& arg, const std::string& maybe_name) {
   const auto* pods = api::findResource("", "pods");
   std::string ns = ctx.ns();
@@ -40,7 +38,20 @@ Json resolvePod(Context& ctx, const std::string& arg, const std::string& maybe_n
   return found.front();
 }
 
-}  // namespace
+std::string defaultContainer(Context& ctx, const Json& pod) {
+  std::string container = ctx.args.get("container");
+  const Json containers = pod.value("spec", Json::object()).value("containers", Json::array());
+  if (container.empty() && !containers.empty()) {
+    std::string dflt = pod["metadata"].value("annotations", Json::object()).value("kubectl.kubernetes.io/default-container", "");
+    container = dflt.empty() ? containers[0].value("name", "") : dflt;
+    if (containers.size() > 1 && dflt.empty()) {
+      std::string all;
+      for (const auto& c : containers) all += (all.empty() ? "" : ", ") + c.value("name", "");
+      ctx.err << "Defaulted container \"" << container << "\" out of: " << all << "\n";
+    }
+  }
+  return container;
+}
 
 int cmdLogs(Context& ctx) {
   const auto& pos = ctx.args.positional;
@@ -59,17 +70,7 @@ int cmdLogs(Context& ctx) {
     if (second_is_container && !ctx.args.has("container")) ctx.args.set("container", pos[1]);
   }
   for (const auto& pod : pods) {
-    std::string container = ctx.args.get("container");
-    const Json containers = pod.value("spec", Json::object()).value("containers", Json::array());
-    if (container.empty() && !containers.empty()) {
-      std::string dflt = pod["metadata"].value("annotations", Json::object()).value("kubectl.kubernetes.io/default-container", "");
-      container = dflt.empty() ? containers[0].value("name", "") : dflt;
-      if (containers.size() > 1 && dflt.empty()) {
-        std::string all;
-        for (const auto& c : containers) all += (all.empty() ? "" : ", ") + c.value("name", "");
-        ctx.err << "Defaulted container \"" << container << "\" out of: " << all << "\n";
-      }
-    }
+    std::string container = defaultContainer(ctx, pod);
     std::string path = objectPath(*api::findResource("", "pods"), pod["metadata"].value("namespace", ctx.ns()),
                                   pod["metadata"].value("name", "")) + "/log";
     if (!container.empty()) path = withQuery(path, "container", container);

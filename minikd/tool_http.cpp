@@ -89,6 +89,9 @@ void HttpTool::routes() {
       fail();
     }).detach();
   });
+  s.Get(R"(/bytes/(\d{1,9}))", [](const httplib::Request& req, httplib::Response& res) {
+    res.set_content(std::string(std::stoul(req.matches[1].str()), 'x'), "application/octet-stream");
+  });
   s.Get(R"(/.*)", [this](const httplib::Request& req, httplib::Response& res) {
     if (options_.delay.count() > 0) std::this_thread::sleep_for(options_.delay);
     std::string body = describe(req.local_addr, req.path, {req.headers.begin(), req.headers.end()});

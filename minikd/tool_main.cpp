@@ -115,7 +115,7 @@ struct ToolEntry {
 
 const std::vector<ToolEntry>& toolTable() {
   static const std::vector<ToolEntry> table = {
-      {"http", "http [--port 8080] [--delay 100ms] [--upstream http://api/] [--message TEXT] [--shutdown-delay 2s]  HTTP server: pod name, IP, headers; /healthz, /ready (POST /ready/off|on), /fail", tools::runHttp, {}},
+      {"http", "http [--host 0.0.0.0] [--port 8080] [--delay 100ms] [--upstream http://api/] [--message TEXT] [--shutdown-delay 2s]  HTTP server: pod name, IP, headers; /healthz, /ready (POST /ready/off|on), /fail, /bytes/N", tools::runHttp, {}},
       {"echo", "echo [--port 9000] [--tcp-only|--udp-only]  TCP and UDP echo server", tools::runEcho, {"tcp-only", "udp-only"}},
       {"client", "client URL [--count 10] [--interval 100ms] [--timeout 2s]  calls URL in a loop, reports errors and p50/p90/p99 latency (exit 1 on any error)", tools::runClient, {}},
       {"dns", "dns NAME  looks NAME up (getaddrinfo) and prints its addresses (exit 1 when it does not resolve)", tools::runDns, {}},

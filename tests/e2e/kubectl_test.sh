@@ -114,4 +114,18 @@ out=$(k delete cm -l app=e2e) || fail "delete -l: $out"
 expect_eq "delete -l" "$out" 'configmap "e2e-cm" deleted'
 expect_eq "nothing left" "$(k get cm -l app=e2e -o name)" ""
 
+# run, expose (JSON POSTs with their field managers) and set image (a strategic-merge patch).
+out=$(k run e2e-run --image=nginx:1.25 --labels=app=e2e-run --port=80 --command -- sleep 3600) || fail "run: $out"
+expect_eq "run" "$out" "pod/e2e-run created"
+expect_eq "run's image and port" "$(k get pod e2e-run -o jsonpath='{.spec.containers[0].image},{.spec.containers[0].ports[0].containerPort}')" "nginx:1.25,80"
+out=$(k expose pod e2e-run --port=8080 --target-port=80 --name=e2e-svc) || fail "expose: $out"
+expect_eq "expose" "$out" "service/e2e-svc exposed"
+expect_eq "expose's selector and ports" "$(k get svc e2e-svc -o jsonpath='{.spec.selector.app},{.spec.ports[0].port},{.spec.ports[0].targetPort}')" "e2e-run,8080,80"
+expect "expose allocated a ClusterIP" "$(k get svc e2e-svc -o jsonpath='{.spec.clusterIP}')" "10."
+out=$(k set image pod/e2e-run e2e-run=nginx:1.26) || fail "set image: $out"
+expect_eq "set image" "$out" "pod/e2e-run image updated"
+expect_eq "image updated" "$(k get pod e2e-run -o jsonpath='{.spec.containers[0].image}')" "nginx:1.26"
+k delete svc e2e-svc >/dev/null || fail "delete svc"
+k delete pod e2e-run --grace-period=0 --force >/dev/null 2>&1
+
 echo "PASS: kubectl e2e"
