@@ -3,6 +3,7 @@
 #include "runtime/env.h"
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -43,6 +44,22 @@ int64_t graceSeconds(const Json& pod) {
 }
 
 std::string restartPolicy(const Json& pod) { return pod["spec"].value("restartPolicy", "Always"); }
+
+/// SIGKILLs every process still inside the network namespace at `netns_path` before the sandbox
+/// goes: `kubectl exec` sessions and orphans of the containers, which would otherwise outlive the
+/// pod. Never throws; nothing to do when the path does not exist.
+void killNetnsMembers(const std::string& netns_path) {
+  struct stat ns{};
+  if (netns_path.empty() || ::stat(netns_path.c_str(), &ns) != 0) return;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+    int pid = std::atoi(entry.path().filename().c_str());
+    if (pid <= 1 || pid == ::getpid()) continue;
+    struct stat st{};
+    std::string path = "/proc/" + std::to_string(pid) + "/ns/net";
+    if (::stat(path.c_str(), &st) == 0 && st.st_ino == ns.st_ino && st.st_dev == ns.st_dev) ::kill(pid, SIGKILL);
+  }
+}
 
 }  // namespace
 
@@ -686,6 +703,7 @@ bool PodWorker::finishTermination(Pod& p, bool remove_object) {
 
 void PodWorker::releaseSandbox(Pod& p) {
   try {
+    killNetnsMembers(p.sandbox->netns_path);
     network_.removeSandbox(p.sandbox->id);
     p.sandbox.reset();
     if (!p.terminating) ipam_.releaseOwner(p.uid);
@@ -728,6 +746,7 @@ void PodWorker::stopAll() {
       }
     if (p.sandbox) {
       try {
+        killNetnsMembers(p.sandbox->netns_path);
         network_.removeSandbox(p.sandbox->id);
         p.sandbox.reset();
       } catch (const std::exception& e) {

@@ -280,3 +280,18 @@ TEST_CASE("exec: connect dials 127.0.0.1 inside the pod's network namespace", "[
   server->kill();
   CHECK(waitExit(*server) == 128 + SIGKILL);
 }
+
+TEST_CASE("exec: a session ends with its pod", "[runtime][exec]") {
+  ExecEnv env;
+  env.runPod("gone");
+  auto shell = env.exec->exec("default", "gone", cmd({"sleep", "1000"}));
+  env.api.remove(*api::findResource("", "pods"), "default", "gone");
+  pollfd pfd{shell->exitFd(), POLLIN, 0};
+  REQUIRE(::poll(&pfd, 1, 10000) == 1);
+  CHECK(shell->wait() == 128 + SIGKILL);
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (env.store.get("pods", "default", "gone") && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  CHECK_FALSE(env.store.get("pods", "default", "gone"));
+  CHECK_THROWS_AS(env.exec->exec("default", "gone", cmd({"true"})), api::ApiError);
+}
