@@ -128,4 +128,66 @@ expect_eq "image updated" "$(k get pod e2e-run -o jsonpath='{.spec.containers[0]
 k delete svc e2e-svc >/dev/null || fail "delete svc"
 k delete pod e2e-run --grace-period=0 --force >/dev/null 2>&1
 
+# A Deployment through client-side apply: containers are merged by name ($setElementOrder), and a
+# second apply that drops one container and changes another's image updates the stored object.
+cat >"$STATE/deploy.yaml" <<'YAML'
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: e2e-web, labels: {app: e2e-web}}
+spec:
+  replicas: 0
+  selector: {matchLabels: {app: e2e-web}}
+  template:
+    metadata: {labels: {app: e2e-web}}
+    spec:
+      containers:
+      - {name: main, image: "web:1", command: ["sleep", "3600"], env: [{name: A, value: "1"}, {name: B, value: "2"}]}
+      - {name: side, image: "side:1", command: ["sleep", "3600"]}
+YAML
+out=$(k apply -f "$STATE/deploy.yaml") || fail "apply deployment: $out"
+expect_eq "apply deployment" "$out" "deployment.apps/e2e-web created"
+sed -i 's/web:1/web:2/; /name: side/d; s/{name: B, value: "2"}/{name: C, value: "3"}/' "$STATE/deploy.yaml"
+out=$(k apply -f "$STATE/deploy.yaml") || fail "re-apply deployment: $out"
+expect_eq "re-apply configures" "$out" "deployment.apps/e2e-web configured"
+expect_eq "strategic merge by name: one container left, new image, env merged by name" \
+  "$(k get deploy e2e-web -o jsonpath='{range .spec.template.spec.containers[*]}{.name}={.image}:{range .env[*]}{.name}{end};{end}')" \
+  "main=web:2:AC;"
+out=$(k get deploy -o wide) || fail "get -o wide: $out"
+expect "-o wide adds CONTAINERS and SELECTOR" "$out" "CONTAINERS"
+expect "-o wide shows the image" "$out" "web:2"
+out=$(k get all) || fail "get all: $out"
+expect "get all lists the deployment" "$out" "deployment.apps/e2e-web"
+expect "get all lists the kubernetes service" "$out" "service/kubernetes"
+out=$(k describe deploy e2e-web) || fail "describe: $out"
+expect "describe shows the selector" "$out" "app=e2e-web"
+expect "describe shows the image" "$out" "web:2"
+
+# edit: kubectl runs $EDITOR on the object and PATCHes the change.
+out=$(EDITOR="sed -i s/web:2/web:3/" k edit deploy e2e-web) || fail "edit: $out"
+expect_eq "edit" "$out" "deployment.apps/e2e-web edited"
+expect_eq "edited image" "$(k get deploy e2e-web -o jsonpath='{.spec.template.spec.containers[0].image}')" "web:3"
+
+# Server-side apply: field managers, re-apply, a conflict with another manager, then --force-conflicts.
+cat >"$STATE/ssa.yaml" <<'YAML'
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: e2e-ssa}
+data: {owner: first}
+YAML
+out=$(k apply --server-side -f "$STATE/ssa.yaml") || fail "apply --server-side: $out"
+expect_eq "server-side apply creates" "$out" "configmap/e2e-ssa serverside-applied"
+expect "managedFields name the manager" "$(k get cm e2e-ssa -o jsonpath='{.metadata.managedFields[*].manager}' --show-managed-fields)" "kubectl"
+sed -i 's/first/second/' "$STATE/ssa.yaml"
+out=$(k apply --server-side --field-manager=other -f "$STATE/ssa.yaml") && fail "a conflicting manager must fail: $out"
+expect "the conflict names the field and the manager" "$out" "conflict"
+out=$(k apply --server-side --field-manager=other --force-conflicts -f "$STATE/ssa.yaml") || fail "force-conflicts: $out"
+expect_eq "force-conflicts takes the field" "$(k get cm e2e-ssa -o jsonpath='{.data.owner}')" "second"
+
+# delete --all in a namespace.
+k create cm e2e-a1 --dry-run=client -o yaml | k apply -f - >/dev/null || fail "create e2e-a1"
+out=$(k delete cm --all) || fail "delete --all: $out"
+expect "delete --all names each" "$out" 'configmap "e2e-a1" deleted'
+expect_eq "no configmaps left" "$(k get cm -o name | grep -c e2e-)" "0"
+k delete deploy e2e-web >/dev/null || fail "delete deployment"
+
 echo "PASS: kubectl e2e"
