@@ -33,40 +33,45 @@ spec:
   - name: main
     command: ["$MINIKD", "tool", "http", "--host", "127.0.0.1", "--port", "8080"]
     env: [{name: GREETING, value: hello-from-env}]
+  - name: talker
+    command: ["sh", "-c", "for i in 1 2 3 4 5; do echo line\$i; done; sleep 1; exit 1"]
 YAML
 k apply -f "$STATE/pod.yaml" >/dev/null || fail "apply pod"
-k wait --for=condition=Ready pod/shell --timeout=20s >/dev/null || fail "pod not Ready: $(k get pod shell -o yaml)"
+for _ in $(seq 1 100); do
+  [ "$(k get pod shell -o jsonpath='{.status.containerStatuses[?(@.name=="main")].ready}')" = true ] && break
+  sleep 0.1
+done
 
-out=$(k exec shell -- sh -c 'echo out; echo err >&2') || fail "exec: $out"
+out=$(k exec shell -c main -- sh -c 'echo out; echo err >&2') || fail "exec: $out"
 expect "exec prints stdout" "$out" "out"
 expect "exec prints stderr" "$out" "err"
-out=$(k exec shell -- sh -c 'echo $GREETING $(hostname)') || fail "exec env: $out"
+out=$(k exec shell -c main -- sh -c 'echo $GREETING $(hostname)') || fail "exec env: $out"
 expect_eq "exec sees the container's env and hostname" "$out" "hello-from-env shell"
-out=$(k exec shell -- sh -c 'exit 3'); code=$?
+out=$(k exec shell -c main -- sh -c 'exit 3'); code=$?
 expect_eq "exec returns the command's exit code" "$code" "3"
 expect "exec says so" "$out" "command terminated with exit code 3"
-out=$(k exec shell -- head -c 3000000 /dev/zero | wc -c)
+out=$(k exec shell -c main -- head -c 3000000 /dev/zero | wc -c)
 expect_eq "exec carries 3 MB of output" "$out" "3000000"
-out=$(printf 'line1\nline2\n' | k exec -i shell -- sh -c 'wc -l') || fail "exec -i: $out"
+out=$(printf 'line1\nline2\n' | k exec -i shell -c main -- sh -c 'wc -l') || fail "exec -i: $out"
 expect_eq "exec -i passes stdin through and closes it" "$(echo $out)" "2"
 out=$(k exec shell -c nope -- true); code=$?
 [ "$code" -ne 0 ] || fail "exec into an unknown container must fail"
 expect "unknown container is named" "$out" "nope"
-out=$(k exec shell -- no-such-command-x); code=$?
+out=$(k exec shell -c main -- no-such-command-x); code=$?
 [ "$code" -ne 0 ] || fail "exec of a missing command must fail"
 expect "missing command is named" "$out" "no-such-command-x"
 out=$(k exec nosuchpod -- true); code=$?
 expect "exec to an unknown pod" "$out" 'pods "nosuchpod" not found'
 # A terminal: script(1) gives kubectl a pty; the command sees a tty and the size kubectl sent.
-out=$(script -qec "stty cols 91 rows 33; /usr/bin/kubectl exec -it shell -- sh -c 'tty; stty size'" /dev/null 2>&1) || fail "exec -it: $out"
+out=$(script -qec "stty cols 91 rows 33; /usr/bin/kubectl exec -it shell -c main -- sh -c 'tty; stty size'" /dev/null 2>&1) || fail "exec -it: $out"
 expect "exec -it gets a terminal" "$out" "/dev/pts/"
 expect "exec -it sends the terminal size" "$out" "33 91"
 
 # The same through minikd's own CLI.
-out=$(m exec shell -- sh -c 'echo mine; exit 4'); code=$?
+out=$(m exec shell -c main -- sh -c 'echo mine; exit 4'); code=$?
 expect_eq "minikd exec exit code" "$code" "4"
 expect "minikd exec output" "$out" "mine"
-out=$(echo piped | m exec -i pod/shell -- cat) || fail "minikd exec -i: $out"
+out=$(echo piped | m exec -i pod/shell -c main -- cat) || fail "minikd exec -i: $out"
 expect_eq "minikd exec -i" "$out" "piped"
 
 # port-forward: a local port to 127.0.0.1:8080 inside the pod.
@@ -83,6 +88,21 @@ big=$(curl -s --max-time 10 "http://127.0.0.1:$LOCAL/bytes/3000000" | wc -c)
 expect_eq "port-forward carries 3 MB" "$big" "3000000"
 kill -0 "$FORWARD" || fail "port-forward exited: $(cat "$STATE/pf.log")"
 kill "$FORWARD"; wait "$FORWARD" 2>/dev/null; FORWARD=""
+
+# logs: a container by name, --tail, and --previous once the talker has been restarted.
+out=$(k logs shell -c talker --tail=2) || fail "logs --tail: $out"
+expect_eq "logs -c --tail=2" "$out" "$(printf 'line4\nline5')"
+for _ in $(seq 1 200); do
+  [ "$(k get pod shell -o jsonpath='{.status.containerStatuses[?(@.name=="talker")].restartCount}')" -ge 1 ] 2>/dev/null && break
+  sleep 0.1
+done
+out=$(k logs shell -c talker --previous) || fail "logs --previous: $(k get pod shell -o yaml)"
+expect_eq "logs --previous has the ended instance" "$out" "$(printf 'line1\nline2\nline3\nline4\nline5')"
+out=$(k logs shell) || fail "logs without -c: $out"
+out=$(k describe pod shell) || fail "describe pod: $out"
+expect "describe pod lists both containers" "$out" "talker:"
+expect "describe pod shows events" "$out" "Started"
+expect "describe pod shows the back-off" "$out" "BackOff"
 
 k delete pod shell --grace-period=1 >/dev/null || fail "delete pod"
 echo "PASS: exec e2e"
