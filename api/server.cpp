@@ -373,9 +373,10 @@ void ApiHandler::handleWatch(const Request& req, Response& res, const ResourceIn
   bool bookmarks = queryParam(req, "allowWatchBookmarks") == "true";
   bool table = wantsTable(req);
   std::string include = includeObject(req);
-  auto encode = [&r, table, include](const char* type, const ObjectPtr& obj) {
-    Json o = table ? toTable(r, {obj}, Json::object(), include) : *obj;
-    return Json{{"type", type}, {"object", o}}.dump() + "\n";
+  // {"type":…,"object":…}: a plain object's text is made once per event for all its watchers.
+  auto encode = [&r, table, include](const char* type, const ObjectPtr& obj, EncodedObject* cached) {
+    std::string text = table ? toTable(r, {obj}, Json::object(), include).dump() : cached ? cached->text(*obj) : obj->dump();
+    return std::string("{\"type\":\"") + type + "\",\"object\":" + text + "}\n";
   };
   std::shared_ptr<Api::WatchStart> start;
   std::string expired;
@@ -396,7 +397,7 @@ void ApiHandler::handleWatch(const Request& req, Response& res, const ResourceIn
       return;
     }
     for (const auto& o : start->initial) {
-      if (!sink.write(encode("ADDED", o))) return;
+      if (!sink.write(encode("ADDED", o, nullptr))) return;
     }
     start->initial.clear();
     while (!closing_ && std::chrono::steady_clock::now() < deadline) {
@@ -416,7 +417,7 @@ void ApiHandler::handleWatch(const Request& req, Response& res, const ResourceIn
         if (!sink.write(bm.dump() + "\n")) return;
         continue;
       }
-      if (!sink.write(encode(eventTypeName(ev->type), ev->object))) return;
+      if (!sink.write(encode(eventTypeName(ev->type), ev->object, ev->encoded.get()))) return;
     }
   };
 }

@@ -381,7 +381,7 @@ std::optional<Event> Store::nextEvent(Watch& w, std::chrono::milliseconds timeou
       bool before = ev.old && f.matches(*ev.old);
       if (ev.type == EventType::Modified && now != before) {
         if (!now && !before) continue;
-        return Event{now ? EventType::Added : EventType::Deleted, ev.resource, ev.rv, ev.object, ev.old};
+        return Event{now ? EventType::Added : EventType::Deleted, ev.resource, ev.rv, ev.object, ev.old, ev.encoded};
       }
       if (!now && !(ev.type == EventType::Deleted && before)) continue;
       return ev;

@@ -27,14 +27,29 @@ using ObjectPtr = std::shared_ptr<const Json>;
 enum class EventType { Added, Modified, Deleted };
 const char* eventTypeName(EventType t);  // "ADDED", "MODIFIED", "DELETED"
 
+/// An event's object as JSON text, made on first use and shared by every watcher of the event (a
+/// hundred watchers of one write cost one dump, not a hundred).
+class EncodedObject {
+ public:
+  const std::string& text(const Json& obj) {
+    std::call_once(once_, [&] { text_ = obj.dump(); });
+    return text_;
+  }
+
+ private:
+  std::once_flag once_;
+  std::string text_;
+};
+
 /// One change. `object` is the state after it (the last state for Deleted); `old` the state before
-/// (null for Added).
+/// (null for Added). `encoded` caches `object`'s text for the watch streams.
 struct Event {
   EventType type;
   std::string resource;
   int64_t rv = 0;
   ObjectPtr object;
   ObjectPtr old;
+  std::shared_ptr<EncodedObject> encoded = std::make_shared<EncodedObject>();
 };
 
 /// What a watch or a list selects. An empty resource means every resource; an empty namespace every
