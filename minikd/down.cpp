@@ -23,6 +23,17 @@ pid_t runningMinikd(const std::string& state_dir) {
   return pid;
 }
 
+/// True while `pid` runs. A zombie (ended, not yet reaped by its parent — e.g. an init that reaps
+/// slowly) has stopped: kill(pid, 0) alone would keep waiting for it.
+bool running(pid_t pid) {
+  if (kill(pid, 0) != 0) return false;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  size_t paren = line.rfind(')');
+  return paren == std::string::npos || paren + 2 >= line.size() || line[paren + 2] != 'Z';
+}
+
 }  // namespace
 
 int runDown(int argc, char** argv) {
@@ -35,9 +46,9 @@ int runDown(int argc, char** argv) {
       return 1;
     }
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
-    while (kill(pid, 0) == 0 && std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    if (kill(pid, 0) == 0) {
+    while (running(pid) && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (running(pid)) {
       std::fprintf(stderr, "minikd down: pid %d did not stop within 90 s\n", pid);
       return 1;
     }

@@ -1,5 +1,8 @@
 #include "minikd/parts.h"
 
+#include <chrono>
+#include <cstdio>
+
 #include "minikd/default_services.h"
 #include "minikd/deployment_controller.h"
 #include "minikd/endpoints_controller.h"
@@ -25,6 +28,8 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <filesystem>
 
 #include <iostream>
@@ -68,6 +73,7 @@ void cleanupHost(const UpOptions& o) {
 
 struct Parts::Impl {
   api::Api& api;
+  bool stopped = false;
   UpOptions options;
   NodeInfo node;
   api::Pki pki;
@@ -375,22 +381,38 @@ api::Json Parts::status() const {
 }
 
 void Parts::stop() {
-  if (!impl_) return;
-  if (impl_->dns_thread.joinable()) {
-    impl_->dns_thread.request_stop();
-    impl_->dns_thread.join();
-  }
-  stopProxy();
-  stopPods();
-  // --- dashboard ---
-  if (impl_->dashboard) impl_->dashboard->stop();
-  if (impl_->dashboard_thread.joinable()) impl_->dashboard_thread.join();
-  // --- end dashboard ---
-  auto& t = impl_->threads;
-  for (auto it = t.rbegin(); it != t.rend(); ++it) it->request_stop();
-  for (auto it = t.rbegin(); it != t.rend(); ++it)
-    if (it->joinable()) it->join();
-  t.clear();
+  if (!impl_ || impl_->stopped) return;
+  impl_->stopped = true;
+  // Each part's stop time on one line: a slow stop names its part.
+  std::string report;
+  auto timed = [&report](const char* part, auto&& fn) {
+    auto t0 = std::chrono::steady_clock::now();
+    fn();
+    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%s%s %.0f ms", report.empty() ? "" : ", ", part, ms);
+    report += buf;
+  };
+  timed("dns", [&] {
+    if (impl_->dns_thread.joinable()) {
+      impl_->dns_thread.request_stop();
+      impl_->dns_thread.join();
+    }
+  });
+  timed("proxy", [&] { stopProxy(); });
+  timed("pods", [&] { stopPods(); });
+  timed("dashboard", [&] {
+    if (impl_->dashboard) impl_->dashboard->stop();
+    if (impl_->dashboard_thread.joinable()) impl_->dashboard_thread.join();
+  });
+  timed("controllers", [&] {
+    auto& t = impl_->threads;
+    for (auto it = t.rbegin(); it != t.rend(); ++it) it->request_stop();
+    for (auto it = t.rbegin(); it != t.rend(); ++it)
+      if (it->joinable()) it->join();
+    t.clear();
+  });
+  std::fprintf(stderr, "minikd: stopped (%s)\n", report.c_str());
 }
 
 }  // namespace minikd
