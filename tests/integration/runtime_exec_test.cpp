@@ -1,17 +1,9 @@
 // Root integration tests of `kubectl exec` and port-forward: a real PodWorker over a real
 // LinuxPodNetwork runs a pod; RuntimePodExec starts commands in it and dials into its netns.
-//
-// Address plan (unique per test process):
-//   bridge        "mkx" + PID in hex, gateway 10.253.<PID % 250>.1/24
-//   netns prefix  "mkx<pid hex>-"   → /run/netns/mkx<pid>-<sandbox id>
-//   veth prefix   "x" + 4 hex of the PID
-// Traffic stays on the pod's own loopback. The guard destroys every exec'd process (SIGKILL to its
-// group, reaped), stops the worker and its pods and removes the bridge and namespaces on every path.
-#include "api/api.h"
-#include "net/ipam.h"
-#include "net/pod_network_linux.h"
+// Fixture and address plan: runtime_env.h, tag "x", 10.253.<PID % 250>.0/24. Traffic stays on the
+// pod's own loopback; every exec'd process is destroyed (SIGKILL to its group, reaped) by its test.
+#include "integration/runtime_env.h"
 #include "runtime/pod_exec.h"
-#include "runtime/pod_worker.h"
 
 #include <catch2/catch.hpp>
 
@@ -36,77 +28,12 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string hex(unsigned v, int width) {
-  char b[16];
-  std::snprintf(b, sizeof b, "%0*x", width, v);
-  return b;
-}
-
-struct IpamHolder {
-  net::Ipam ipam;
-  explicit IpamHolder(const std::string& gw) : ipam(net::Ipam::forGateway(gw, 24)) {}
-};
-
-/// A worker running one pod "box" (`sleep`), torn down in reverse on every path.
-struct ExecEnv {
-  std::string state_dir;
-  api::Store store{":memory:"};
-  api::Api api{store, api::Api::Options{.graceful_pod_deletion = true, .node_name = "node1"}};
-  net::NetworkConfig net_config;
-  std::unique_ptr<net::LinuxPodNetwork> network;
-  std::unique_ptr<IpamHolder> ipam;
-  std::unique_ptr<runtime::ProcessLauncher> launcher = runtime::makeLinuxProcessLauncher();
-  runtime::SystemClock clock;
-  std::unique_ptr<runtime::PodWorker> worker;
+/// The runtime fixture (tag "x", 10.253/16) with RuntimePodExec over its worker.
+struct ExecEnv : testing::RuntimeEnv {
   std::unique_ptr<runtime::RuntimePodExec> exec;
-  std::jthread thread;
 
-  ExecEnv() {
-    REQUIRE(::geteuid() == 0);
-    unsigned pid = static_cast<unsigned>(::getpid());
-    state_dir = (std::filesystem::temp_directory_path() / ("minikd-exec-int-" + std::to_string(pid))).string();
-    std::filesystem::create_directories(state_dir);
-    std::string gw = "10.253." + std::to_string(pid % 250) + ".1";
-    net_config.bridge = "mkx" + hex(pid, 6);
-    net_config.gateway = gw;
-    net_config.prefix_len = 24;
-    net_config.netns_prefix = "mkx" + hex(pid, 6) + "-";
-    net_config.veth_prefix = "x" + hex(pid & 0xffff, 4);
-    network = std::make_unique<net::LinuxPodNetwork>(net_config);
-    try {
-      network->ensureBridge();
-      ipam = std::make_unique<IpamHolder>(gw);
-      api.create(*api::findResource("", "namespaces"), "",
-                 {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "default"}}}});
-      runtime::RuntimeConfig c;
-      c.node_name = "node1";
-      c.state_dir = state_dir;
-      c.host_ip = gw;
-      c.tick = 20ms;
-      c.shutdown_grace = 2s;
-      worker = std::make_unique<runtime::PodWorker>(api, *network, ipam->ipam, *launcher, clock, c);
-      exec = std::make_unique<runtime::RuntimePodExec>(api, *worker, nullptr, 2s);
-      thread = std::jthread([this](std::stop_token st) { worker->run(st); });
-    } catch (...) {
-      shutdown();
-      throw;
-    }
-  }
-  ~ExecEnv() { shutdown(); }
-
-  void shutdown() {
-    if (thread.joinable()) {
-      thread.request_stop();
-      thread.join();
-    }
-    if (worker) worker->stopAll();
-    try {
-      if (network) network->removeAll();
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "cleanup of %s failed: %s\n", net_config.bridge.c_str(), e.what());
-    }
-    std::error_code ec;
-    std::filesystem::remove_all(state_dir, ec);
+  ExecEnv() : testing::RuntimeEnv("x", 253, [](runtime::RuntimeConfig& c) { c.shutdown_grace = 2s; }) {
+    exec = std::make_unique<runtime::RuntimePodExec>(api, *worker, nullptr, 2s);
   }
 
   /// Creates pod `name` with one container "main" running `sleep 1000` and waits until it runs.

@@ -1,18 +1,8 @@
 // Root integration tests of the runtime: a real PodWorker over a real LinuxPodNetwork and the
-// Boost.Process launcher, against an in-memory store.
-//
-// Address plan (unique per test process):
-//   bridge        "mkr" + PID in hex, gateway 10.251.<PID % 250>.1/24
-//   netns prefix  "mkr<pid hex>-"   → /run/netns/mkr<pid>-<sandbox id>
-//   veth prefix   "r" + 4 hex of the PID
-//   pods          10.251.<x>.2 … (IPAM over the /24)
-// Traffic stays between the test's own pods and the host end of its bridge. The guard stops the
-// worker, stops every pod and removes the bridge and every namespace on every path.
-#include "api/api.h"
-#include "net/ipam.h"
-#include "net/pod_network_linux.h"
+// Boost.Process launcher, against an in-memory store (fixture and address plan: runtime_env.h,
+// tag "r", pods in 10.251.<PID % 250>.0/24).
+#include "integration/runtime_env.h"
 #include "runtime/pod_logs.h"
-#include "runtime/pod_worker.h"
 
 #include <catch2/catch.hpp>
 
@@ -30,78 +20,19 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string hex(unsigned v, int width) {
-  char b[16];
-  std::snprintf(b, sizeof b, "%0*x", width, v);
-  return b;
-}
-
 const api::ResourceInfo& podsR() { return *api::findResource("", "pods"); }
 
-/// Ipam is neither copyable nor movable: built in place from the gateway.
-struct IpamHolder {
-  net::Ipam ipam;
-  explicit IpamHolder(const std::string& gw) : ipam(net::Ipam::forGateway(gw, 24)) {}
-};
-
-/// Everything a test needs, torn down in reverse on every path.
-struct RuntimeEnv {
-  std::string state_dir;
-  api::Store store{":memory:"};
-  api::Api api{store, api::Api::Options{.graceful_pod_deletion = true, .node_name = "node1"}};
-  net::NetworkConfig net_config;
-  std::unique_ptr<net::LinuxPodNetwork> network;
-  std::unique_ptr<IpamHolder> ipam;
-  std::unique_ptr<runtime::ProcessLauncher> launcher = runtime::makeLinuxProcessLauncher();
-  runtime::SystemClock clock;
-  std::unique_ptr<runtime::PodWorker> worker;
+/// The runtime fixture (tag "r", 10.251/16) with fast back-off and the pod log reader.
+struct RuntimeEnv : testing::RuntimeEnv {
   std::unique_ptr<runtime::RuntimePodLogs> logs;
-  std::jthread thread;
 
-  RuntimeEnv() {
-    REQUIRE(::geteuid() == 0);
-    unsigned pid = static_cast<unsigned>(::getpid());
-    state_dir = (std::filesystem::temp_directory_path() / ("minikd-rt-int-" + std::to_string(pid))).string();
-    std::filesystem::create_directories(state_dir);
-    std::string gw = "10.251." + std::to_string(pid % 250) + ".1";
-    net_config.bridge = "mkr" + hex(pid, 6);
-    net_config.gateway = gw;
-    net_config.prefix_len = 24;
-    net_config.netns_prefix = "mkr" + hex(pid, 6) + "-";
-    net_config.veth_prefix = "r" + hex(pid & 0xffff, 4);
-    network = std::make_unique<net::LinuxPodNetwork>(net_config);
-    network->ensureBridge();
-    ipam = std::make_unique<IpamHolder>(gw);
-    api.create(*api::findResource("", "namespaces"), "",
-               {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "default"}}}});
-    runtime::RuntimeConfig c;
-    c.node_name = "node1";
-    c.state_dir = state_dir;
-    c.host_ip = gw;
-    c.backoff_base = 1s;
-    c.backoff_max = 8s;
-    c.tick = 20ms;
-    c.shutdown_grace = 3s;
-    worker = std::make_unique<runtime::PodWorker>(api, *network, ipam->ipam, *launcher, clock, c);
+  RuntimeEnv()
+      : testing::RuntimeEnv("r", 251, [](runtime::RuntimeConfig& c) {
+          c.backoff_base = 1s;
+          c.backoff_max = 8s;
+          c.shutdown_grace = 3s;
+        }) {
     logs = std::make_unique<runtime::RuntimePodLogs>(api, clock, state_dir, 20ms);
-    worker->cleanupLeftovers();
-    thread = std::jthread([this](std::stop_token st) { worker->run(st); });
-  }
-  ~RuntimeEnv() { shutdown(); }
-
-  void shutdown() {
-    if (thread.joinable()) {
-      thread.request_stop();
-      thread.join();
-    }
-    if (worker) worker->stopAll();
-    try {
-      if (network) network->removeAll();
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "cleanup of %s failed: %s\n", net_config.bridge.c_str(), e.what());
-    }
-    std::error_code ec;
-    std::filesystem::remove_all(state_dir, ec);
   }
 
   Json create(const std::string& name, Json containers, Json extra = Json::object()) {
