@@ -437,11 +437,20 @@ std::string Codec::data(uint32_t stream, std::string_view bytes, bool fin) {
   return out;
 }
 
-std::string Codec::rstStream(uint32_t stream, uint32_t status) {
-  std::string out = controlHeader(kRstStream, 0, 8);
-  put32(out, stream & kStreamIdMask);
-  put32(out, status);
+namespace {
+
+/// A control frame whose payload is two 32-bit words (RST_STREAM, GOAWAY, WINDOW_UPDATE).
+std::string twoWordFrame(uint16_t type, uint32_t first, uint32_t second) {
+  std::string out = controlHeader(type, 0, 8);
+  put32(out, first);
+  put32(out, second);
   return out;
+}
+
+}  // namespace
+
+std::string Codec::rstStream(uint32_t stream, uint32_t status) {
+  return twoWordFrame(kRstStream, stream & kStreamIdMask, status);
 }
 
 std::string Codec::ping(uint32_t id) {
@@ -451,17 +460,11 @@ std::string Codec::ping(uint32_t id) {
 }
 
 std::string Codec::goAway(uint32_t last_good, uint32_t status) {
-  std::string out = controlHeader(kGoAway, 0, 8);
-  put32(out, last_good & kStreamIdMask);
-  put32(out, status);
-  return out;
+  return twoWordFrame(kGoAway, last_good & kStreamIdMask, status);
 }
 
 std::string Codec::windowUpdate(uint32_t stream, uint32_t delta) {
-  std::string out = controlHeader(kWindowUpdate, 0, 8);
-  put32(out, stream & kStreamIdMask);
-  put32(out, delta & kStreamIdMask);
-  return out;
+  return twoWordFrame(kWindowUpdate, stream & kStreamIdMask, delta & kStreamIdMask);
 }
 
 }  // namespace minikd::api::spdy

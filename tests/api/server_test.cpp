@@ -1,5 +1,5 @@
 // HTTP tests against a live API server on an ephemeral loopback port (plain HTTP, with a token).
-#include "api/server.h"
+#include "live_server.h"
 
 #include <catch2/catch.hpp>
 #include <httplib.h>
@@ -12,30 +12,12 @@ namespace {
 
 const char* kToken = "test-token";
 
-/// A store, an Api and an ApiServer on 127.0.0.1:<ephemeral>, stopped on destruction.
-struct LiveServer {
-  minikd::api::Store store{":memory:"};
-  minikd::api::Api api{store};
-  minikd::api::ApiServer server;
-  int port = 0;
-  std::thread thread;
-
-  LiveServer() : server(api, config()) {
-    const auto* ns = minikd::api::findResource("", "namespaces");
-    for (const char* n : {"default", "kube-system"}) api.create(*ns, "", {{"metadata", {{"name", n}}}});
-    port = server.bind();
-    thread = std::thread([this] { server.run(); });
-  }
-  ~LiveServer() {
-    server.stop();
-    thread.join();
-  }
-  static minikd::api::ServerConfig config() {
-    minikd::api::ServerConfig c;
-    c.port = 0;
-    c.token = kToken;
-    return c;
-  }
+/// The live server with "default" and "kube-system", and an httplib client of it.
+struct LiveServer : minikd::testing::LiveServer {
+  LiveServer()
+      : minikd::testing::LiveServer(kToken, [](minikd::testing::LiveServer& s) {
+          s.api.create(*minikd::api::findResource("", "namespaces"), "", {{"metadata", {{"name", "kube-system"}}}});
+        }) {}
   httplib::Client client() const {
     httplib::Client c("127.0.0.1", port);
     c.set_bearer_token_auth(kToken);

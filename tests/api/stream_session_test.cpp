@@ -1,6 +1,7 @@
 // exec and port-forward through the live API server (plain HTTP on loopback): a websocket client
 // speaks v5.channel.k8s.io and SPDY/3.1+portforward.k8s.io to it, as kubectl does. The PodExec here
 // runs real local processes (sh) and connects to a loopback listener of the test: no root needed.
+#include "live_server.h"
 #include "api/server.h"
 #include "api/spdy.h"
 #include "api/stream_session.h"
@@ -122,33 +123,19 @@ class LocalExec : public minikd::api::PodExec {
   std::pair<uint16_t, uint16_t> resized{0, 0};
 };
 
-struct LiveServer {
-  minikd::api::Store store{":memory:"};
-  minikd::api::Api api{store};
+struct ExecHolder {
   LocalExec exec;
-  minikd::api::ApiServer server;
-  int port = 0;
-  std::thread thread;
+};
 
-  LiveServer() : server(api, config()) {
-    const auto* ns = minikd::api::findResource("", "namespaces");
-    api.create(*ns, "", {{"metadata", {{"name", "default"}}}});
-    api.create(*minikd::api::findResource("", "pods"), "default",
-               {{"metadata", {{"name", "web"}}}, {"spec", {{"containers", {{{"name", "main"}, {"image", "x"}, {"command", {"sleep", "1"}}}}}}}});
-    server.handler().setPodExec(&exec);
-    port = server.bind();
-    thread = std::thread([this] { server.run(); });
-  }
-  ~LiveServer() {
-    server.stop();
-    thread.join();
-  }
-  static minikd::api::ServerConfig config() {
-    minikd::api::ServerConfig c;
-    c.port = 0;
-    c.token = kToken;
-    return c;
-  }
+/// The live server with pod default/web and LocalExec as its PodExec (constructed first).
+struct LiveServer : ExecHolder, minikd::testing::LiveServer {
+  LiveServer()
+      : minikd::testing::LiveServer(kToken, [this](minikd::testing::LiveServer& s) {
+          s.api.create(*minikd::api::findResource("", "pods"), "default",
+                       {{"metadata", {{"name", "web"}}},
+                        {"spec", {{"containers", {{{"name", "main"}, {"image", "x"}, {"command", {"sleep", "1"}}}}}}}});
+          s.server.handler().setPodExec(&exec);
+        }) {}
 };
 
 /// A websocket client of the server, like kubectl's.
