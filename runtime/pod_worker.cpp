@@ -153,14 +153,27 @@ void PodWorker::run(std::stop_token st) {
       cv_.wait_for(lock, st, config_.tick, [&] { return !dirty_.empty(); });
       keys.swap(dirty_);
     }
+    // Pods that changed first, then (once per tick) every other pod; a pod that changes during the
+    // pass goes next: a new pod does not wait behind the periodic pass over the running ones.
+    std::vector<std::string> order(keys.begin(), keys.end());
     if (std::chrono::steady_clock::now() - last_full >= config_.tick) {
-      for (const auto& [key, pod] : pods_) keys.insert(key);
+      for (const auto& [key, pod] : pods_)
+        if (!keys.count(key)) order.push_back(key);
       last_full = std::chrono::steady_clock::now();
     }
-    for (const auto& key : keys) {
-      if (st.stop_requested()) break;
+    auto sync = [this](const std::string& key) {
       syncPod(key);
       publishExecView(key);
+    };
+    for (const auto& key : order) {
+      if (st.stop_requested()) break;
+      std::set<std::string> arrived;  // changed while this pass runs: before the rest of it
+      {
+        std::lock_guard lock(mu_);
+        arrived.swap(dirty_);
+      }
+      for (const auto& k : arrived) sync(k);
+      sync(key);
     }
   }
   informer_thread.request_stop();
@@ -218,13 +231,12 @@ void PodWorker::syncPod(const std::string& key) {
       it = pods_.end();
     }
     if (!obj) return;
-    Json pod = *obj;
-    if (pod["spec"].value("nodeName", "").empty()) {
-      if (!bindPod(pod)) return;
+    if ((*obj)["spec"].value("nodeName", "").empty()) {
+      if (!bindPod(*obj)) return;
       obj = api_.store().getPtr(podsResource().key(), ns, name);
       if (!obj) return;
-      pod = *obj;
     }
+    const Json& pod = *obj;  // the store's immutable object: no copy per pod per tick
     if (pod["spec"].value("nodeName", "") != config_.node_name) return;
     bool deleting = pod["metadata"].contains("deletionTimestamp") && !pod["metadata"]["deletionTimestamp"].is_null();
     if (it == pods_.end()) {
@@ -476,10 +488,12 @@ ProcessSpec PodWorker::baseSpec(const Pod& p, const Json& pod, const Json& conta
 }
 
 static const Json* findContainerSpec(const Json& pod, const std::string& name, bool init) {
-  const Json& list = pod["spec"].value(init ? "initContainers" : "containers", Json::array());
-  for (const auto& c : pod["spec"][init ? "initContainers" : "containers"])
+  auto spec = pod.find("spec");
+  if (spec == pod.end()) return nullptr;
+  auto list = spec->find(init ? "initContainers" : "containers");
+  if (list == spec->end() || !list->is_array()) return nullptr;
+  for (const auto& c : *list)
     if (c.value("name", "") == name) return &c;
-  (void)list;
   return nullptr;
 }
 
