@@ -283,6 +283,7 @@ class ApiServer::Impl {
     ws.set_option(timeouts);
     if (complete(ioc, [&](auto h) { ws.async_accept(req, h); })) return;
     ws.binary(true);
+    ws.auto_fragment(false);  // one frame per message: fragments of the default 4 KiB cost a TLS record each
     if (target.kind == StreamKind::PortForward) return servePortForward(ws, ioc, *handler_.podExec(), target.ns, target.pod);
     if (!process) return failExec(ws, start_error);
     serveExec(ws, ioc, *process, protocol);

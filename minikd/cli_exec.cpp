@@ -226,6 +226,7 @@ void connect(net::io_context& ioc, Websocket& ws, const ClusterAccess& access, c
     throw UnreachableError("exec: websocket upgrade with " + access.server + " failed: " + ec.message());
   }
   ws.binary(true);
+  ws.auto_fragment(false);
 }
 
 }  // namespace
