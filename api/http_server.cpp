@@ -139,8 +139,9 @@ class ApiServer::Impl {
       std::string remote = socket.remote_endpoint(ec).address().to_string();
       socket.set_option(tcp::no_delay(true), ec);  // without it Nagle + delayed ACK add ~40 ms
       auto protocol = socket.local_endpoint(ec).protocol();
-      int fd = socket.release();
       std::lock_guard lock(mu_);
+      if (active_ >= config_.max_connections) continue;  // closed by the socket's destructor
+      int fd = socket.release();
       ++active_;
       std::thread([this, fd, protocol, remote] { serve(fd, protocol, remote); }).detach();
     }

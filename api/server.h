@@ -28,7 +28,7 @@ struct ServerConfig {
   std::string key_file;
   std::string token;            // the bearer token; empty = no auth (tests only)
   size_t max_body = 3 * 1024 * 1024;
-  int threads = 128;            // watches hold a thread each
+  int max_connections = 1024;   // each holds a thread; connections beyond this are closed at once
   std::string external_url;     // for discovery's serverAddressByClientCIDRs
 };
 

@@ -207,3 +207,27 @@ TEST_CASE("namespace deletion removes what is in it", "[server]") {
   auto refused = c.Post("/api/v1/namespaces/tmp/configmaps", cmJson("b"), "application/json");
   CHECK(refused->status == 403);
 }
+
+TEST_CASE("connections beyond max_connections are closed at once, the others keep working", "[server]") {
+  minikd::api::Store store(":memory:");
+  minikd::api::Api api(store);
+  minikd::api::ServerConfig cfg;
+  cfg.port = 0;
+  cfg.max_connections = 2;
+  minikd::api::ApiServer server(api, cfg);
+  int port = server.bind();
+  std::thread t([&] { server.run(); });
+  httplib::Client a("127.0.0.1", port), b("127.0.0.1", port), c("127.0.0.1", port);
+  a.set_keep_alive(true);
+  b.set_keep_alive(true);
+  auto ra = a.Get("/version");  // two kept-alive connections hold both slots
+  auto rb = b.Get("/version");
+  auto rc = c.Get("/version");
+  server.stop();
+  t.join();
+  REQUIRE(ra);
+  REQUIRE(rb);
+  CHECK(ra->status == 200);
+  CHECK(rb->status == 200);
+  CHECK_FALSE(rc);
+}
