@@ -195,8 +195,15 @@ class ApiServer::Impl {
       parser.header_limit(64 * 1024);
       parser.body_limit(64 * 1024 * 1024);
       beast::get_lowest_layer(stream).expires_after(kReadTimeout);
-      beast::error_code ec = complete(ioc, [&](auto h) { http::async_read(stream, buffer, parser, h); });
+      beast::error_code ec = complete(ioc, [&](auto h) { http::async_read_header(stream, buffer, parser, h); });
       if (ec) return;  // closed, timed out, or not HTTP
+      if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+        // curl asks before sending a large body; without the answer it waits a second.
+        http::response<http::empty_body> go_on{http::status::continue_, parser.get().version()};
+        if (complete(ioc, [&](auto h) { http::async_write(stream, go_on, h); })) return;
+      }
+      if (!parser.is_done()) ec = complete(ioc, [&](auto h) { http::async_read(stream, buffer, parser, h); });
+      if (ec) return;
       auto& req = parser.get();
       HttpRequest request = toRequest(req, remote);
       bool authorized = config_.token.empty() || request.header("Authorization") == "Bearer " + config_.token;

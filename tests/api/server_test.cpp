@@ -4,6 +4,11 @@
 #include <catch2/catch.hpp>
 #include <httplib.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <thread>
 
 using minikd::api::Json;
@@ -230,4 +235,30 @@ TEST_CASE("connections beyond max_connections are closed at once, the others kee
   CHECK(ra->status == 200);
   CHECK(rb->status == 200);
   CHECK_FALSE(rc);
+}
+
+TEST_CASE("a request with Expect: 100-continue gets 100 Continue before it sends its body", "[server]") {
+  LiveServer s;
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(s.port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string body = cmJson("expect-cm");
+  std::string head = "POST " + kCms + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + kToken +
+                     "\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: " +
+                     std::to_string(body.size()) + "\r\n\r\n";
+  REQUIRE(::write(fd, head.data(), head.size()) == static_cast<ssize_t>(head.size()));
+  char buf[4096];
+  ssize_t n = ::read(fd, buf, sizeof buf);
+  REQUIRE(n > 0);
+  CHECK(std::string(buf, static_cast<size_t>(n)).rfind("HTTP/1.1 100 Continue", 0) == 0);
+  REQUIRE(::write(fd, body.data(), body.size()) == static_cast<ssize_t>(body.size()));
+  n = ::read(fd, buf, sizeof buf);
+  REQUIRE(n > 0);
+  CHECK(std::string(buf, static_cast<size_t>(n)).rfind("HTTP/1.1 201", 0) == 0);
+  ::close(fd);
 }
