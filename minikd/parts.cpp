@@ -194,7 +194,7 @@ void Parts::startPods(StepTimer& step, api::ApiHandler& handler) {
     cfg.cert_file = i.pki.server_cert_file;
     cfg.key_file = i.pki.server_key_file;
     cfg.token = i.pki.token;
-    cfg.threads = 16;
+    cfg.max_connections = 256;  // pods only
     i.gateway_api = std::make_unique<api::ApiServer>(i.api, cfg, i.pod_logs.get());
     i.gateway_api->handler().setPodExec(i.pod_exec.get());
     i.gateway_api->bind();

@@ -80,7 +80,6 @@ int main(int argc, char** argv) {
   cfg.cert_file = pki.server_cert_file;
   cfg.key_file = pki.server_key_file;
   cfg.token = pki.token;
-  cfg.threads = 160;
   minikd::api::ApiServer server(api, cfg);
   int port = server.bind();
   std::thread srv([&] { server.run(); });
