@@ -166,14 +166,25 @@ class ApiServer::Impl {
       if (stopping_) ::shutdown(fd, SHUT_RDWR);
       fds_.insert(fd);
     }
+    // Forgets fd before the stream that owns it closes it: stop() must never shut down a reused number.
+    struct Unregister {
+      Impl& impl;
+      int fd;
+      ~Unregister() {
+        std::lock_guard lock(impl.mu_);
+        impl.fds_.erase(fd);
+      }
+    };
     try {
       net::io_context ioc;
       beast::tcp_stream tcp_stream(ioc);
       tcp_stream.socket().assign(protocol, fd);
       if (!tls_) {
+        Unregister unregister{*this, fd};
         session(ioc, tcp_stream, fd, remote);
       } else {
         beast::ssl_stream<beast::tcp_stream> tls(std::move(tcp_stream), *tls_);
+        Unregister unregister{*this, fd};
         beast::get_lowest_layer(tls).expires_after(kReadTimeout);
         if (!complete(ioc, [&](auto h) { tls.async_handshake(ssl::stream_base::server, h); }))
           session(ioc, tls, fd, remote);
@@ -182,7 +193,7 @@ class ApiServer::Impl {
       std::cerr << "API server: connection from " << remote << ": " << e.what() << "\n";
     }
     std::lock_guard lock(mu_);
-    fds_.erase(fd);
+    fds_.erase(fd);  // (when the stream never took it)
     if (--active_ == 0) done_.notify_all();
   }
 
@@ -294,7 +305,7 @@ class ApiServer::Impl {
     ws.auto_fragment(false);  // one frame per message: fragments of the default 4 KiB cost a TLS record each
     if (target.kind == StreamKind::PortForward) return servePortForward(ws, ioc, *handler_.podExec(), target.ns, target.pod);
     if (!process) return failExec(ws, start_error);
-    serveExec(ws, ioc, *process, protocol);
+    serveExec(ws, ioc, *process);
   }
 
   static ExecOptions execOptions(const HttpRequest& req) {

@@ -225,7 +225,7 @@ class ExecSession {
 }  // namespace
 
 template <class Websocket>
-void serveExec(Websocket& ws, net::io_context& ioc, ExecProcess& process, const std::string& protocol) {
+void serveExec(Websocket& ws, net::io_context& ioc, ExecProcess& process) {
   ExecSession<Websocket> session(ws, ioc, process);
   session.run();
 }
@@ -237,8 +237,8 @@ void failExec(Websocket& ws, const std::string& message) {
   if (!ec) ws.close(websocket::close_code::normal, ec);
 }
 
-template void serveExec<PlainWebsocket>(PlainWebsocket&, net::io_context&, ExecProcess&, const std::string&);
-template void serveExec<TlsWebsocket>(TlsWebsocket&, net::io_context&, ExecProcess&, const std::string&);
+template void serveExec<PlainWebsocket>(PlainWebsocket&, net::io_context&, ExecProcess&);
+template void serveExec<TlsWebsocket>(TlsWebsocket&, net::io_context&, ExecProcess&);
 template void failExec<PlainWebsocket>(PlainWebsocket&, const std::string&);
 template void failExec<TlsWebsocket>(TlsWebsocket&, const std::string&);
 

@@ -47,7 +47,7 @@ using TlsWebsocket = boost::beast::websocket::stream<boost::beast::ssl_stream<bo
 /// Relays an accepted websocket to a started command until it ends; sends its exit status on channel 3
 /// and closes. The client going away kills the command.
 template <class Websocket>
-void serveExec(Websocket& ws, boost::asio::io_context& ioc, ExecProcess& process, const std::string& protocol);
+void serveExec(Websocket& ws, boost::asio::io_context& ioc, ExecProcess& process);
 
 /// Sends a Failure Status on channel 3 and closes (the command could not be started).
 template <class Websocket>
