@@ -302,6 +302,8 @@ const std::vector<VerbSpec>& verbs() {
        {{"container", 'c', true, "Container name"}, {"stdin", 'i', false, "Pass stdin to the container"},
         {"tty", 't', false, "Stdin is a terminal"}},
        "exec (POD | TYPE/NAME) [-c CONTAINER] [-i] [-t] -- COMMAND [args…]", "Run a command in a container"},
+      {"port-forward", cmdPortForward, {{"address", 0, true, "Local address to listen on (default 127.0.0.1)"}},
+       "port-forward (POD | TYPE/NAME) [LOCAL:]REMOTE…", "Forward local ports to a pod"},
       {"scale", cmdScale, {{"replicas", 0, true, "The new replica count"}, {"current-replicas", 0, true, "Precondition"}},
        "scale TYPE NAME | TYPE/NAME --replicas=N", "Set the replica count of a deployment or replicaset"},
       {"rollout", cmdRollout,

@@ -103,6 +103,7 @@ int cmdReplace(Context& ctx);
 int cmdDelete(Context& ctx);
 int cmdLogs(Context& ctx);
 int cmdExec(Context& ctx);
+int cmdPortForward(Context& ctx);
 int cmdScale(Context& ctx);
 int cmdRollout(Context& ctx);
 int cmdWait(Context& ctx);

@@ -89,6 +89,28 @@ expect_eq "port-forward carries 3 MB" "$big" "3000000"
 kill -0 "$FORWARD" || fail "port-forward exited: $(cat "$STATE/pf.log")"
 kill "$FORWARD"; wait "$FORWARD" 2>/dev/null; FORWARD=""
 
+# minikd's own port-forward, two connections at once.
+LOCAL=$(free_port)
+"$MINIKD" port-forward pod/shell "$LOCAL:8080" >"$STATE/mpf.log" 2>&1 &
+FORWARD=$!
+for _ in $(seq 1 50); do grep -q "Forwarding from" "$STATE/mpf.log" && break; sleep 0.1; done
+expect "minikd port-forward listens" "$(cat "$STATE/mpf.log")" "Forwarding from 127.0.0.1:$LOCAL -> 8080"
+curl -s --max-time 5 "http://127.0.0.1:$LOCAL/" >"$STATE/c1" & c1=$!
+out=$(curl -s --max-time 5 "http://127.0.0.1:$LOCAL/bytes/2000000" | wc -c)
+wait "$c1"
+expect "minikd port-forward: a request answered by the pod" "$(cat "$STATE/c1")" "pod: shell"
+expect_eq "minikd port-forward carries 2 MB" "$out" "2000000"
+kill "$FORWARD"; wait "$FORWARD" 2>/dev/null; FORWARD=""
+# Through a Service: its port 80 means the pod's targetPort 8080.
+k create service clusterip shell --tcp=80:8080 --dry-run=client -o yaml | k apply -f - >/dev/null || fail "service"
+LOCAL=$(free_port)
+"$MINIKD" port-forward svc/shell "$LOCAL:80" >"$STATE/spf.log" 2>&1 &
+FORWARD=$!
+for _ in $(seq 1 50); do grep -q "Forwarding from" "$STATE/spf.log" && break; sleep 0.1; done
+expect "minikd port-forward svc/ maps the service port to the targetPort" "$(cat "$STATE/spf.log")" "Forwarding from 127.0.0.1:$LOCAL -> 8080"
+expect "minikd port-forward svc/ reaches the pod" "$(curl -s --max-time 5 "http://127.0.0.1:$LOCAL/")" "pod: shell"
+kill "$FORWARD"; wait "$FORWARD" 2>/dev/null; FORWARD=""
+
 # logs: a container by name, --tail, and --previous once the talker has been restarted.
 out=$(k logs shell -c talker --tail=2) || fail "logs --tail: $out"
 expect_eq "logs -c --tail=2" "$out" "$(printf 'line4\nline5')"
