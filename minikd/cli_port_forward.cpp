@@ -46,6 +46,9 @@ struct Conn {
   std::array<char, 32 * 1024> buf;
   std::deque<std::string> to_local;
   bool writing = false, remote_fin = false;
+  bool reading = false;    // a local read, or its DATA frame waiting in the writer, is pending
+  bool local_eof = false;  // the local side ended (FIN sent)
+  bool closed = false;
 };
 
 class Forwarder {
@@ -85,7 +88,7 @@ class Forwarder {
     uint32_t error_id = next_id_, data_id = next_id_ + 2;
     next_id_ += 4;
     std::string request = std::to_string(request_id_++);
-    auto c = std::make_unique<Conn>(Conn{std::move(s), error_id, data_id, local, remote, {}, {}, false, false});
+    auto c = std::make_unique<Conn>(Conn{std::move(s), error_id, data_id, local, remote, {}, {}});
     spdy::HeaderList h = {{"streamtype", "error"}, {"port", std::to_string(remote)}, {"requestid", request}};
     writer_.send(codec_.synStream(error_id, 0, h));
     writer_.send(codec_.data(error_id, "", true));  // nothing to say on it
@@ -98,28 +101,53 @@ class Forwarder {
   }
 
   void readLocal(Conn& c) {
+    c.reading = true;
     c.socket.async_read_some(net::buffer(c.buf), [this, &c](beast::error_code ec, size_t n) {
-      if (ec || n == 0) return writer_.send(codec_.data(c.data_id, "", true));
-      writer_.send(codec_.data(c.data_id, std::string_view(c.buf.data(), n)), [this, &c] { readLocal(c); });
+      if (c.closed) return done(c);
+      if (ec || n == 0) {
+        c.local_eof = true;
+        writer_.send(codec_.data(c.data_id, "", true));
+        return done(c);
+      }
+      writer_.send(codec_.data(c.data_id, std::string_view(c.buf.data(), n)), [this, &c] {
+        if (c.closed) return done(c);
+        readLocal(c);
+      });
     });
+  }
+
+  /// The local read side is idle: forgets the connection once nothing of it is pending.
+  void done(Conn& c) {
+    c.reading = false;
+    reap(c);
+  }
+
+  void reap(Conn& c) {
+    bool finished = c.closed || (c.local_eof && c.remote_fin && c.to_local.empty());
+    if (!finished || c.reading || c.writing) return;
+    close(c);
+    by_error_.erase(c.error_id);
+    conns_.erase(c.data_id);  // destroys c
   }
 
   void writeLocal(Conn& c) {
     if (c.writing) return;
-    if (c.to_local.empty()) {
-      if (c.remote_fin) close(c);
-      return;
+    if (c.to_local.empty() || c.closed) {
+      if (c.remote_fin && !c.closed) close(c);  // the pod's side ended: so does the local one (as kubectl)
+      return reap(c);
     }
     c.writing = true;
     net::async_write(c.socket, net::buffer(c.to_local.front()), [this, &c](beast::error_code ec, size_t) {
       c.writing = false;
       c.to_local.pop_front();
-      if (ec) return close(c);
+      if (ec) close(c);
       writeLocal(c);
     });
   }
 
+  /// Ends the local connection; pending operations finish with operation_aborted.
   void close(Conn& c) {
+    c.closed = true;
     beast::error_code ignored;
     c.socket.shutdown(tcp::socket::shutdown_both, ignored);
     c.socket.close(ignored);
@@ -146,7 +174,10 @@ class Forwarder {
     auto it = conns_.find(data_id);
     if (it == conns_.end()) return;
     Conn& c = *it->second;
-    if (f.type == spdy::FrameType::RstStream) return close(c);
+    if (f.type == spdy::FrameType::RstStream) {
+      close(c);
+      return reap(c);
+    }
     if (f.type != spdy::FrameType::Data) return;
     if (f.stream_id == c.error_id) {
       if (!f.data.empty())
@@ -166,7 +197,7 @@ class Forwarder {
   spdy::Codec codec_;
   beast::flat_buffer in_;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
-  std::map<uint32_t, std::unique_ptr<Conn>> conns_;  // by data stream id (kept until the end: handlers)
+  std::map<uint32_t, std::unique_ptr<Conn>> conns_;  // by data stream id, until nothing of it is pending
   std::map<uint32_t, uint32_t> by_error_;           // error stream id → data stream id
   uint32_t next_id_ = 1;
   int request_id_ = 0;

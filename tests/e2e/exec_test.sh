@@ -100,6 +100,11 @@ out=$(curl -s --max-time 5 "http://127.0.0.1:$LOCAL/bytes/2000000" | wc -c)
 wait "$c1"
 expect "minikd port-forward: a request answered by the pod" "$(cat "$STATE/c1")" "pod: shell"
 expect_eq "minikd port-forward carries 2 MB" "$out" "2000000"
+for i in $(seq 1 50); do  # connections come and go: each is forgotten once both sides ended
+  curl -s --max-time 5 "http://127.0.0.1:$LOCAL/" | grep -q "pod: shell" || fail "minikd port-forward request $i: $(cat "$STATE/mpf.log")"
+done
+ok "minikd port-forward: 50 connections one after another"
+kill -0 "$FORWARD" || fail "minikd port-forward exited: $(cat "$STATE/mpf.log")"
 kill "$FORWARD"; wait "$FORWARD" 2>/dev/null; FORWARD=""
 # Through a Service: its port 80 means the pod's targetPort 8080.
 k create service clusterip shell --tcp=80:8080 --dry-run=client -o yaml | k apply -f - >/dev/null || fail "service"
