@@ -202,22 +202,34 @@ void Parts::startPods(StepTimer& step, api::ApiHandler& handler) {
   });
 }
 
+namespace {
+
+/// Asks a part's thread to stop and waits for it.
+void stopThread(std::jthread& t) {
+  if (!t.joinable()) return;
+  t.request_stop();
+  t.join();
+}
+
+/// One clean-up step: a failure is reported and does not keep the others from running.
+template <class Fn>
+void bestEffort(const char* what, Fn&& fn) {
+  try {
+    fn();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "minikd: %s: %s\n", what, e.what());
+  }
+}
+
+}  // namespace
+
 void Parts::stopPods() {
   auto& i = *impl_;
   if (i.gateway_api) i.gateway_api->stop();
   if (i.gateway_api_thread.joinable()) i.gateway_api_thread.join();
-  if (i.worker_thread.joinable()) {
-    i.worker_thread.request_stop();
-    i.worker_thread.join();
-  }
+  stopThread(i.worker_thread);
   if (i.worker) i.worker->stopAll();
-  if (i.network) {
-    try {
-      i.network->removeAll();
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "minikd: removing the pod network: %s\n", e.what());
-    }
-  }
+  if (i.network) bestEffort("removing the pod network", [&] { i.network->removeAll(); });
   // The worker itself stays until Parts goes: the main API server, still serving, may call pod_exec.
   i.network.reset();
 }
@@ -255,17 +267,8 @@ void Parts::startProxy(StepTimer& step) {
 
 void Parts::stopProxy() {
   auto& i = *impl_;
-  if (i.proxy_thread.joinable()) {
-    i.proxy_thread.request_stop();
-    i.proxy_thread.join();
-  }
-  if (i.proxier) {
-    try {
-      i.proxier->removeAll();
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "minikd: removing the nft table: %s\n", e.what());
-    }
-  }
+  stopThread(i.proxy_thread);
+  if (i.proxier) bestEffort("removing the nft table", [&] { i.proxier->removeAll(); });
   i.proxier.reset();
   i.nft.reset();
 }
@@ -393,12 +396,7 @@ void Parts::stop() {
     std::snprintf(buf, sizeof buf, "%s%s %.0f ms", report.empty() ? "" : ", ", part, ms);
     report += buf;
   };
-  timed("dns", [&] {
-    if (impl_->dns_thread.joinable()) {
-      impl_->dns_thread.request_stop();
-      impl_->dns_thread.join();
-    }
-  });
+  timed("dns", [&] { stopThread(impl_->dns_thread); });
   timed("proxy", [&] { stopProxy(); });
   timed("pods", [&] { stopPods(); });
   timed("dashboard", [&] {
